@@ -1,0 +1,132 @@
+"""Frozen value types shared by config, observe, planner and executor.
+
+Desired state is what the YAML file declares (after validation and resolution of aliases,
+``"*"`` and per-account overrides); observed state is one snapshot of live Stripe objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+# Ownership metadata keys (DESIGN.md section 2).
+OWNER_KEY = "reconcile_owner"
+KEY_KEY = "reconcile_key"
+PLATFORM_CUSTOMER_KEY = "reconcile_platform_customer"
+SOURCE_KEY = "reconcile_source"
+OWNERSHIP_KEYS = frozenset({OWNER_KEY, KEY_KEY, PLATFORM_CUSTOMER_KEY, SOURCE_KEY})
+
+# The customer fields the tool manages, on the platform customer and on every copy.
+FIELDS = ("email", "name", "phone", "description")
+
+
+def frozen_map(items: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """An immutable copy of a str -> str mapping, sorted by key for stable output."""
+    return MappingProxyType(dict(sorted((items or {}).items())))
+
+
+class Mode(StrEnum):
+    TEST = "test"
+    LIVE = "live"
+
+
+class Strategy(StrEnum):
+    TOKEN = "token"
+    PAYMENT_METHOD = "payment_method"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fields:
+    """The managed customer fields; ``None`` means "not declared" (or, observed, "not set")."""
+
+    email: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    description: str | None = None
+    metadata: Mapping[str, str] | None = None
+
+    def get(self, name: str) -> str | Mapping[str, str] | None:
+        value: str | Mapping[str, str] | None = getattr(self, name)
+        return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShareSpec:
+    """One connected account that should hold a copy of a customer, with its per-account overrides."""
+
+    alias: str
+    account_id: str
+    overrides: Fields = field(default_factory=Fields)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerSpec:
+    """One declared customer (``customers.<key>`` in the file)."""
+
+    key: str
+    id: str | None = None  # adopt this existing platform customer instead of creating one
+    fields: Fields = field(default_factory=Fields)
+    payment_source: str | None = None  # test token attached on the platform (test mode only)
+    strategy: Strategy = Strategy.TOKEN
+    ignore_changes: frozenset[str] = frozenset()  # "phone", "metadata", "metadata.loyalty", ...
+    shares: tuple[ShareSpec, ...] = ()
+    line: int = 0  # where the declaration starts in the file, for messages
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesiredState:
+    owner: str
+    mode: Mode
+    strategy: Strategy
+    accounts: Mapping[str, str]  # alias -> acct_ id
+    customers: tuple[CustomerSpec, ...]
+    path: str = ""
+
+    def alias_of(self, account_id: str) -> str | None:
+        for alias, known in self.accounts.items():
+            if known == account_id:
+                return alias
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Customer:
+    """A live customer, on the platform or on a connected account."""
+
+    id: str
+    fields: Fields  # metadata here is the whole live metadata, ownership keys included
+    default_source: str | None = None  # card/source id, or None
+    default_payment_method: str | None = None  # invoice_settings.default_payment_method
+    card_fingerprint: str | None = None  # fingerprint of the default source's card, when it is a card
+    card_last4: str | None = None
+    created: int = 0
+
+    @property
+    def metadata(self) -> Mapping[str, str]:
+        return self.fields.metadata or frozen_map()
+
+    @property
+    def owner(self) -> str | None:
+        return self.metadata.get(OWNER_KEY)
+
+    @property
+    def key(self) -> str | None:
+        return self.metadata.get(KEY_KEY)
+
+    @property
+    def platform_customer(self) -> str | None:
+        return self.metadata.get(PLATFORM_CUSTOMER_KEY)
+
+    @property
+    def source(self) -> str | None:
+        return self.metadata.get(SOURCE_KEY)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObservedState:
+    """One snapshot of everything the plan depends on."""
+
+    platform: tuple[Customer, ...]  # every platform customer that is ours or adopted by id
+    accounts: Mapping[str, tuple[Customer, ...]]  # acct_ id -> every customer on that account
