@@ -47,9 +47,10 @@ class Fields:
     description: str | None = None
     metadata: Mapping[str, str] | None = None
 
-    def get(self, name: str) -> str | Mapping[str, str] | None:
-        value: str | Mapping[str, str] | None = getattr(self, name)
-        return value
+    def get(self, name: str) -> str | None:
+        """One of the text FIELDS by name (metadata is read as ``.metadata``)."""
+        value = getattr(self, name) if name in FIELDS else None
+        return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,401 @@
+"""plan(desired, observed) -> Plan: a pure function; no I/O, no clock, no randomness.
+
+Field rule, for every customer: a declared field is managed; a field the file leaves out is
+taken from the platform customer as it is (and so never planned as a change there). A copy
+carries the customer's effective fields, with the per-account overrides on top.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from deepdiff import DeepDiff
+
+from reconcile.model import (
+    FIELDS,
+    KEY_KEY,
+    OWNER_KEY,
+    OWNERSHIP_KEYS,
+    PLATFORM_CUSTOMER_KEY,
+    SOURCE_KEY,
+    Customer,
+    CustomerSpec,
+    DesiredState,
+    ObservedState,
+    ShareSpec,
+    Strategy,
+)
+from reconcile.plan import Action, ActionKind, Conflict, FieldChange, Plan
+
+# Shown where a value only exists once an earlier action of the same apply has run.
+KNOWN_AFTER_APPLY = "(known after apply)"
+
+_KIND_ORDER = {kind: index for index, kind in enumerate(ActionKind)}
+
+FlatFields = dict[str, str | None]
+
+
+def diff(before: Mapping[str, str | None], after: Mapping[str, str | None]) -> tuple[FieldChange, ...]:
+    """Field-level changes from ``before`` to ``after`` (flat maps), sorted by field."""
+    if before == after:  # the common case, and DeepDiff is comparatively slow
+        return ()
+    changed = DeepDiff(dict(before), dict(after)).affected_root_keys
+    return tuple(FieldChange(k, before.get(k), after.get(k)) for k in sorted(str(k) for k in changed))
+
+
+def plan(
+    desired: DesiredState,
+    observed: ObservedState,
+    *,
+    prune: bool = False,
+    accounts: Iterable[str] | None = None,
+) -> Plan:
+    """Diff desired against observed state; ``accounts`` (aliases) narrows the copies considered."""
+    scope = frozenset(accounts) if accounts is not None else frozenset(desired.accounts)
+    planner = _Planner(desired, observed, prune=prune, scope=scope)
+    for spec in sorted(desired.customers, key=lambda c: c.key):
+        planner.customer(spec)
+    planner.undeclared_copies()
+    return planner.result()
+
+
+class _Conflicted(Exception):
+    """A conflict was reported for this customer; plan nothing more for it."""
+
+
+@dataclass(frozen=True, slots=True)
+class _PlatformSide:
+    """What the plan knows about a customer's platform customer once platform actions are planned."""
+
+    customer: Customer | None  # None: created by this plan
+    source: str | None  # the default source or PaymentMethod to clone; KNOWN_AFTER_APPLY; None: none
+    after: tuple[str, ...]  # platform action ids a share must wait for
+
+
+class _Planner:
+    def __init__(
+        self, desired: DesiredState, observed: ObservedState, *, prune: bool, scope: frozenset[str]
+    ) -> None:
+        self.desired = desired
+        self.observed = observed
+        self.prune = prune
+        self.scope = scope
+        self.actions: list[Action] = []
+        self.conflicts: list[Conflict] = []
+        self.warnings: list[str] = []
+        self.claimed: set[str] = set()  # copy ids matched to a declared (customer, account) pair
+        self.platform_by_id = {c.id: c for c in observed.platform}
+        self.platform_by_key: dict[str, list[Customer]] = defaultdict(list)
+        for customer in observed.platform:
+            if customer.owner == desired.owner and customer.key:
+                self.platform_by_key[customer.key].append(customer)
+
+    # -- platform side -------------------------------------------------------------------------
+
+    def customer(self, spec: CustomerSpec) -> None:
+        shares = [s for s in spec.shares if s.alias in self.scope]
+        if not shares and len(self.scope) < len(self.desired.accounts):
+            return  # narrowed with --account to accounts this customer is not declared on
+        try:
+            platform = self._find_platform(spec)
+        except _Conflicted:
+            return
+        side = self._plan_platform(spec, platform)
+        for share in shares:
+            self._plan_copy(spec, share, side)
+
+    def _find_platform(self, spec: CustomerSpec) -> Customer | None:
+        """The platform customer of ``spec``, or None when it is to be created."""
+        if spec.id:
+            found = self.platform_by_id.get(spec.id)
+            if found is None:
+                self._conflict(spec.key, f"platform customer {spec.id} does not exist (or is deleted)")
+                raise _Conflicted
+            if found.owner and found.owner != self.desired.owner:
+                self._conflict(
+                    spec.key,
+                    f"platform customer {spec.id} is owned by '{found.owner}', not '{self.desired.owner}'",
+                    object_id=spec.id,
+                )
+                raise _Conflicted
+            others = [c for c in self.platform_by_key.get(spec.key, []) if c.id != spec.id]
+            if others:
+                ids = ", ".join(c.id for c in others)
+                self._conflict(spec.key, f"key is also carried by platform customer {ids}", object_id=spec.id)
+                raise _Conflicted
+            return found
+        candidates = self.platform_by_key.get(spec.key, [])
+        if len(candidates) > 1:
+            ids = ", ".join(sorted(c.id for c in candidates))
+            self._conflict(spec.key, f"several platform customers carry this key: {ids}")
+            raise _Conflicted
+        return candidates[0] if candidates else None
+
+    def _plan_platform(self, spec: CustomerSpec, platform: Customer | None) -> _PlatformSide:
+        owned = {OWNER_KEY: self.desired.owner, KEY_KEY: spec.key}
+        declared = _flatten_declared(spec)
+        after: list[str] = []
+        if platform is None:
+            create = Action(
+                kind=ActionKind.CREATE_CUSTOMER,
+                customer_key=spec.key,
+                changes=diff({}, {**declared, **_prefixed(owned)}),
+            )
+            self.actions.append(create)
+            after.append(create.id)
+        else:
+            live = _flatten(platform, declared_metadata=spec.fields.metadata is not None)
+            wanted = {**live, **_ignoring(spec.ignore_changes, declared, live), **_prefixed(owned)}
+            changes = diff(live, wanted)
+            if changes:
+                update = Action(
+                    kind=ActionKind.UPDATE_CUSTOMER,
+                    customer_key=spec.key,
+                    platform_customer=platform.id,
+                    object_id=platform.id,
+                    changes=changes,
+                )
+                self.actions.append(update)
+        source = _platform_source(platform, spec.strategy)
+        if spec.payment_source and (platform is None or platform.default_source is None):
+            attach = Action(
+                kind=ActionKind.ATTACH_SOURCE,
+                customer_key=spec.key,
+                platform_customer=platform.id if platform else None,
+                object_id=platform.id if platform else None,
+                source=spec.payment_source,
+                after=tuple(after),
+            )
+            self.actions.append(attach)
+            after.append(attach.id)
+            source = KNOWN_AFTER_APPLY
+        return _PlatformSide(customer=platform, source=source, after=tuple(after))
+
+    # -- connected-account side ----------------------------------------------------------------
+
+    def _plan_copy(self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide) -> None:
+        platform_id = side.customer.id if side.customer else None
+        on_account = self.observed.accounts.get(share.account_id, ())
+        if platform_id:
+            foreign = [
+                c for c in on_account if c.platform_customer == platform_id and c.owner != self.desired.owner
+            ]
+            if foreign:
+                owner = foreign[0].owner or "nobody"
+                self._conflict(
+                    spec.key,
+                    f"copy {foreign[0].id} of {platform_id} is owned by '{owner}'",
+                    share=share,
+                    object_id=foreign[0].id,
+                )
+                self.claimed.update(c.id for c in self._ours(on_account, spec.key))
+                return
+        copies = [
+            c for c in self._ours(on_account, spec.key) if platform_id and c.platform_customer == platform_id
+        ]
+        copy = min(copies, key=lambda c: (c.created, c.id)) if copies else None
+        wanted = self._copy_fields(spec, share, side)
+        if copy is None:
+            self._plan_share(spec, share, side, wanted)
+            return
+        self.claimed.add(copy.id)
+        live = _flatten(copy, declared_metadata=True)
+        live_user = {k: v for k, v in live.items() if not _is_ownership(k)}
+        changes = diff(live_user, {**live_user, **_ignoring(spec.ignore_changes, wanted, live_user)})
+        if changes:
+            self.actions.append(
+                Action(
+                    kind=ActionKind.UPDATE_SHARE,
+                    customer_key=spec.key,
+                    account=share.alias,
+                    account_id=share.account_id,
+                    platform_customer=platform_id,
+                    object_id=copy.id,
+                    changes=changes,
+                )
+            )
+        if side.source and side.source != KNOWN_AFTER_APPLY and copy.source != side.source:
+            self.actions.append(
+                Action(
+                    kind=ActionKind.ROTATE_SOURCE,
+                    customer_key=spec.key,
+                    account=share.alias,
+                    account_id=share.account_id,
+                    platform_customer=platform_id,
+                    object_id=copy.id,
+                    source=side.source,
+                    strategy=spec.strategy.value,
+                    changes=(FieldChange(f"metadata.{SOURCE_KEY}", copy.source, side.source),),
+                )
+            )
+
+    def _plan_share(
+        self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide, wanted: FlatFields
+    ) -> None:
+        if side.source is None:
+            self._conflict(
+                spec.key,
+                "the platform customer has no default payment source to share "
+                "(declare payment.source in test mode, or attach one)",
+                share=share,
+            )
+            return
+        platform_id = side.customer.id if side.customer else None
+        ownership = {
+            OWNER_KEY: self.desired.owner,
+            KEY_KEY: spec.key,
+            PLATFORM_CUSTOMER_KEY: platform_id or KNOWN_AFTER_APPLY,
+            SOURCE_KEY: side.source,
+        }
+        self.actions.append(
+            Action(
+                kind=ActionKind.SHARE,
+                customer_key=spec.key,
+                account=share.alias,
+                account_id=share.account_id,
+                platform_customer=platform_id,
+                source=None if side.source == KNOWN_AFTER_APPLY else side.source,
+                strategy=spec.strategy.value,
+                changes=diff(
+                    {}, {**{k: v for k, v in wanted.items() if v is not None}, **_prefixed(ownership)}
+                ),
+                after=side.after,
+            )
+        )
+
+    def _copy_fields(self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide) -> FlatFields:
+        """The user-visible fields a copy should carry: effective customer fields, then overrides."""
+        platform = side.customer
+        wanted: FlatFields = {}
+        for name in FIELDS:
+            declared = spec.fields.get(name)
+            override = share.overrides.get(name)
+            value = override if override is not None else declared
+            if value is None and platform is not None:
+                value = platform.fields.get(name)
+            wanted[name] = value
+        if spec.fields.metadata is not None:
+            metadata = dict(spec.fields.metadata)
+        elif platform is not None:
+            metadata = {k: v for k, v in platform.metadata.items() if k not in OWNERSHIP_KEYS}
+        else:
+            metadata = {}
+        metadata.update(share.overrides.metadata or {})
+        wanted.update(_prefixed(metadata))
+        return wanted
+
+    def undeclared_copies(self) -> None:
+        """Copies we own that no declared pair claimed: unshare with --prune, else say they are kept."""
+        kept = 0
+        for alias, account_id in sorted(self.desired.accounts.items()):
+            if alias not in self.scope:
+                continue
+            for copy in self.observed.accounts.get(account_id, ()):
+                if copy.owner != self.desired.owner or copy.id in self.claimed:
+                    continue
+                if not self.prune:
+                    kept += 1
+                    continue
+                self.actions.append(
+                    Action(
+                        kind=ActionKind.UNSHARE,
+                        customer_key=copy.key or "?",
+                        account=alias,
+                        account_id=account_id,
+                        platform_customer=copy.platform_customer,
+                        object_id=copy.id,
+                    )
+                )
+        if kept:
+            copies = "copy is" if kept == 1 else "copies are"
+            self.warnings.append(f"{kept} undeclared {copies} kept (use --prune to unshare)")
+
+    def _ours(self, customers: Iterable[Customer], key: str) -> list[Customer]:
+        return [c for c in customers if c.owner == self.desired.owner and c.key == key]
+
+    def _conflict(
+        self, key: str, reason: str, *, share: ShareSpec | None = None, object_id: str | None = None
+    ) -> None:
+        self.conflicts.append(
+            Conflict(
+                customer_key=key,
+                reason=reason,
+                account=share.alias if share else None,
+                account_id=share.account_id if share else None,
+                object_id=object_id,
+            )
+        )
+
+    def result(self) -> Plan:
+        actions = sorted(
+            self.actions,
+            key=lambda a: (a.customer_key, a.account or "", _KIND_ORDER[a.kind], a.object_id or ""),
+        )
+        conflicts = sorted(self.conflicts, key=lambda c: (c.customer_key, c.account or "", c.reason))
+        return Plan(
+            owner=self.desired.owner,
+            mode=self.desired.mode.value,
+            actions=tuple(actions),
+            conflicts=tuple(conflicts),
+            warnings=tuple(self.warnings),
+        )
+
+
+def _platform_source(platform: Customer | None, strategy: Strategy) -> str | None:
+    if platform is None:
+        return None
+    if strategy is Strategy.PAYMENT_METHOD:
+        return platform.default_payment_method
+    return platform.default_source
+
+
+def _prefixed(metadata: Mapping[str, str | None]) -> FlatFields:
+    return {f"metadata.{k}": v for k, v in metadata.items()}
+
+
+def _is_ownership(flat_key: str) -> bool:
+    return flat_key.startswith("metadata.") and flat_key.removeprefix("metadata.") in OWNERSHIP_KEYS
+
+
+def _flatten_declared(spec: CustomerSpec) -> FlatFields:
+    """The fields the file declares for the platform customer, metadata keys flattened."""
+    flat: FlatFields = {name: spec.fields.get(name) for name in FIELDS if spec.fields.get(name) is not None}
+    flat.update(_prefixed(spec.fields.metadata or {}))
+    return flat
+
+
+def _flatten(customer: Customer, *, declared_metadata: bool) -> FlatFields:
+    """A live customer's fields, flattened; user metadata only when the file manages it."""
+    flat: FlatFields = {}
+    for name in FIELDS:
+        flat[name] = customer.fields.get(name)
+    for key, value in customer.metadata.items():
+        if declared_metadata or key in OWNERSHIP_KEYS:
+            flat[f"metadata.{key}"] = value
+    return flat
+
+
+def _ignoring(
+    ignored: frozenset[str], wanted: Mapping[str, str | None], live: Mapping[str, str | None]
+) -> FlatFields:
+    """``wanted``, with ignored fields held at their live value; metadata keys absent from
+    ``wanted`` but present in ``live`` are removed (``None``) unless ignored."""
+    result: FlatFields = dict(wanted)
+    for key in live:
+        if key.startswith("metadata.") and key not in wanted and not _is_ownership(key):
+            result[key] = None
+    for key in list(result):
+        if _ignored(key, ignored):
+            if key in live:
+                result[key] = live[key]
+            else:
+                del result[key]
+    return result
+
+
+def _ignored(flat_key: str, ignored: frozenset[str]) -> bool:
+    if flat_key in ignored:
+        return True
+    return flat_key.startswith("metadata.") and "metadata" in ignored and not _is_ownership(flat_key)
