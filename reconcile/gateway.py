@@ -1,0 +1,270 @@
+"""The only module that imports ``stripe``: StripeClient calls in, model types out.
+
+Every HTTP request, list pages included, passes the shared ``Pacer`` first, so the whole
+process stays under ``--max-rps``. Retries are not done here (see ``retry.py``): the SDK is
+built with ``max_network_retries=0`` and failures come out as ``ApiFailure``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import stripe
+
+from reconcile.model import Customer, Fields, frozen_map
+
+# Stripe's largest page; observing costs the minimum number of list calls with it.
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ApiFailure(Exception):
+    """A failed call, without the API key: Stripe's status, type, code, message and request id."""
+
+    message: str
+    status: int | None = None  # None: no HTTP answer (connection error)
+    type: str | None = None
+    code: str | None = None
+    param: str | None = None
+    request_id: str | None = None
+    should_retry: bool | None = None  # Stripe-Should-Retry, when Stripe sent it
+
+    def __str__(self) -> str:
+        suffix = f" (request {self.request_id})" if self.request_id else ""
+        return f"{self.message}{suffix}"
+
+    @property
+    def is_auth(self) -> bool:
+        return self.status == 401
+
+    @property
+    def is_missing(self) -> bool:
+        return self.status == 404 or self.code == "resource_missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The answer to a write: the object's id, whether Stripe replayed a stored answer, and the body."""
+
+    id: str
+    replayed: bool
+    request_id: str | None
+    data: Mapping[str, Any]
+
+
+class Pacer:
+    """Spaces requests evenly at ``rate`` per second across all threads (0: no limit)."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class _PacedClient(stripe.RequestsClient):
+    """The SDK's requests client, paced, counting requests by method and path."""
+
+    def __init__(self, pacer: Pacer, counts: Counter[str], lock: threading.Lock) -> None:
+        super().__init__(timeout=60)
+        self._pacer = pacer
+        self._counts = counts
+        self._counts_lock = lock
+
+    # The SDK's RequestsClient already narrows HTTPClient.request this way; mypy sees the base's.
+    def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        self._pacer.wait()
+        with self._counts_lock:
+            self._counts[method.upper()] += 1
+        return super().request(method, url, headers, post_data)
+
+
+class Gateway:
+    """Stripe calls the tool makes, on the platform (``account=None``) or a connected account."""
+
+    def __init__(self, api_key: str, *, api_base: str | None = None, max_rps: float = 0) -> None:
+        self._api_key = api_key
+        self.requests: Counter[str] = Counter()
+        self._http = _PacedClient(Pacer(max_rps), self.requests, threading.Lock())
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base} if api_base else None,
+            max_network_retries=0,
+            http_client=self._http,
+        )
+
+    @property
+    def request_count(self) -> int:
+        return sum(self.requests.values())
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def customers_page(
+        self, account: str | None, *, starting_after: str | None = None, created_gte: int | None = None
+    ) -> tuple[list[Customer], bool]:
+        """One page of customers (newest first, default sources expanded) and whether more follow."""
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "expand": ["data.default_source"]}
+        if starting_after:
+            params["starting_after"] = starting_after
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        page = self._call(lambda: self._client.v1.customers.list(cast(Any, params), self._options(account)))
+        return [to_customer(item) for item in page.data], bool(page.has_more)
+
+    def retrieve_customer(self, account: str | None, customer_id: str) -> Customer | None:
+        """The customer, or None when it is deleted or does not exist."""
+        try:
+            found = self._call(
+                lambda: self._client.v1.customers.retrieve(
+                    customer_id, {"expand": ["default_source"]}, self._options(account)
+                )
+            )
+        except ApiFailure as failure:
+            if failure.is_missing:
+                return None
+            raise
+        if getattr(found, "deleted", False):
+            return None
+        return to_customer(found)
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def create_customer(
+        self, account: str | None, params: Mapping[str, Any], idempotency_key: str
+    ) -> Written:
+        return self._written(
+            lambda: self._client.v1.customers.create(
+                cast(Any, dict(params)), self._options(account, idempotency_key)
+            )
+        )
+
+    def update_customer(
+        self, account: str | None, customer_id: str, params: Mapping[str, Any], idempotency_key: str
+    ) -> Written:
+        return self._written(
+            lambda: self._client.v1.customers.update(
+                customer_id, cast(Any, dict(params)), self._options(account, idempotency_key)
+            )
+        )
+
+    def delete_customer(self, account: str, customer_id: str) -> None:
+        """Delete a copy; deleting one that is already gone is not an error (DELETE is idempotent)."""
+        try:
+            self._call(lambda: self._client.v1.customers.delete(customer_id, None, self._options(account)))
+        except ApiFailure as failure:
+            if not failure.is_missing:
+                raise
+
+    def create_customer_token(self, account: str, platform_customer: str, idempotency_key: str) -> Written:
+        """A single-use card token on ``account``, copied from the platform customer's default source."""
+        return self._written(
+            lambda: self._client.v1.tokens.create(
+                {"customer": platform_customer}, self._options(account, idempotency_key)
+            )
+        )
+
+    def clone_payment_method(
+        self, account: str, platform_customer: str, payment_method: str, idempotency_key: str
+    ) -> Written:
+        """A PaymentMethod on ``account`` cloned from the platform customer's PaymentMethod."""
+        return self._written(
+            lambda: self._client.v1.payment_methods.create(
+                {"customer": platform_customer, "payment_method": payment_method},
+                self._options(account, idempotency_key),
+            )
+        )
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def _options(self, account: str | None, idempotency_key: str | None = None) -> Any:
+        options: dict[str, str] = {}
+        if account:
+            options["stripe_account"] = account
+        if idempotency_key:
+            options["idempotency_key"] = idempotency_key
+        return options
+
+    def _written(self, call: Any) -> Written:
+        obj = self._call(call)
+        response = getattr(obj, "last_response", None)
+        headers: Mapping[str, str] = response.headers if response is not None else {}
+        return Written(
+            id=str(obj["id"]),
+            replayed=str(headers.get("idempotent-replayed", "")).lower() == "true",
+            request_id=headers.get("request-id"),
+            data=obj.to_dict(),
+        )
+
+    def _call(self, call: Any) -> Any:
+        try:
+            return call()
+        except stripe.StripeError as error:
+            raise self._failure(error) from None
+
+    def _failure(self, error: stripe.StripeError) -> ApiFailure:
+        headers = error.headers or {}
+        should_retry_header = headers.get("stripe-should-retry")
+        details = error.error
+        return ApiFailure(
+            message=self._scrub(error.user_message or type(error).__name__),
+            status=error.http_status,
+            type=getattr(details, "type", None),
+            code=error.code,
+            param=getattr(details, "param", None),
+            request_id=error.request_id,
+            should_retry=None if should_retry_header is None else should_retry_header == "true",
+        )
+
+    def _scrub(self, message: str) -> str:
+        """Stripe masks keys in its messages already; this makes sure of it."""
+        return message.replace(self._api_key, "sk_****") if self._api_key else message
+
+
+def to_customer(obj: Any) -> Customer:
+    """A model Customer from a Stripe customer object (default_source expanded or an id)."""
+    source = obj.get("default_source")
+    fingerprint = last4 = None
+    if isinstance(source, Mapping) or hasattr(source, "get"):
+        card = source if source.get("object") == "card" else source.get("card")
+        if card is not None and hasattr(card, "get"):
+            fingerprint, last4 = card.get("fingerprint"), card.get("last4")
+        source = source.get("id")
+    settings = obj.get("invoice_settings") or {}
+    default_pm = settings.get("default_payment_method")
+    if default_pm is not None and not isinstance(default_pm, str):
+        default_pm = default_pm.get("id")
+    return Customer(
+        id=obj["id"],
+        fields=Fields(
+            email=obj.get("email"),
+            name=obj.get("name"),
+            phone=obj.get("phone"),
+            description=obj.get("description"),
+            metadata=frozen_map({str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}),
+        ),
+        default_source=source,
+        default_payment_method=default_pm,
+        card_fingerprint=fingerprint,
+        card_last4=last4,
+        created=int(obj.get("created") or 0),
+    )
