@@ -1,0 +1,68 @@
+"""ApplyReport: what apply did, action by action; it owns the apply exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from reconcile.errors import ExitCode
+from reconcile.plan import Action
+
+REPORT_FORMAT_VERSION = 1
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # a prerequisite did not succeed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionResult:
+    action: Action
+    outcome: Outcome
+    object_id: str | None = None
+    error: str | None = None  # Stripe's message (or why it was skipped)
+    request_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.action.id,
+            "action": self.action.kind.value,
+            "customer_key": self.action.customer_key,
+            "account": self.action.account,
+            "account_id": self.action.account_id,
+            "outcome": self.outcome.value,
+            "object_id": self.object_id,
+            "error": self.error,
+            "request_id": self.request_id,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyReport:
+    results: tuple[ActionResult, ...]
+    requests: int = 0  # HTTP requests apply made, retries included
+    seconds: float = 0.0
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome is outcome)
+
+    @property
+    def complete(self) -> bool:
+        return all(r.outcome is Outcome.DONE for r in self.results)
+
+    @property
+    def return_code(self) -> ExitCode:
+        return ExitCode.OK if self.complete else ExitCode.ERROR
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": REPORT_FORMAT_VERSION,
+            "complete": self.complete,
+            "counts": {outcome.value: self.count(outcome) for outcome in Outcome},
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "actions": [r.to_json() for r in self.results],
+        }
