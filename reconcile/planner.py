@@ -11,8 +11,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from deepdiff import DeepDiff
-
 from reconcile.model import (
     FIELDS,
     KEY_KEY,
@@ -38,11 +36,11 @@ FlatFields = dict[str, str | None]
 
 
 def diff(before: Mapping[str, str | None], after: Mapping[str, str | None]) -> tuple[FieldChange, ...]:
-    """Field-level changes from ``before`` to ``after`` (flat maps), sorted by field."""
-    if before == after:  # the common case, and DeepDiff is comparatively slow
-        return ()
-    changed = DeepDiff(dict(before), dict(after)).affected_root_keys
-    return tuple(FieldChange(k, before.get(k), after.get(k)) for k in sorted(str(k) for k in changed))
+    """Field-level changes from ``before`` to ``after`` (flat maps), sorted by field; absent equals None."""
+    # A plain comparison, not DeepDiff: DeepDiff reports an empty side as one change of the
+    # whole root (no per-key entries), which emptied the changes of create_customer and share.
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    return tuple(FieldChange(k, before.get(k), after.get(k)) for k in sorted(changed))
 
 
 def plan(
