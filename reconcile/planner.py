@@ -99,6 +99,9 @@ class _Planner:
         try:
             platform = self._find_platform(spec)
         except _Conflicted:
+            # Reported, never touched: claim its copies so --prune does not unshare a declared pair.
+            for share in shares:
+                self.claimed.update(c.id for c in self._ours(self._on(share), spec.key))
             return
         side = self._plan_platform(spec, platform)
         for share in shares:
@@ -175,7 +178,7 @@ class _Planner:
 
     def _plan_copy(self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide) -> None:
         platform_id = side.customer.id if side.customer else None
-        on_account = self.observed.accounts.get(share.account_id, ())
+        on_account = self._on(share)
         if platform_id:
             foreign = [
                 c for c in on_account if c.platform_customer == platform_id and c.owner != self.desired.owner
@@ -309,6 +312,9 @@ class _Planner:
         if kept:
             copies = "copy is" if kept == 1 else "copies are"
             self.warnings.append(f"{kept} undeclared {copies} kept (use --prune to unshare)")
+
+    def _on(self, share: ShareSpec) -> tuple[Customer, ...]:
+        return self.observed.accounts.get(share.account_id, ())
 
     def _ours(self, customers: Iterable[Customer], key: str) -> list[Customer]:
         return [c for c in customers if c.owner == self.desired.owner and c.key == key]
