@@ -94,7 +94,7 @@ class _Planner:
 
     def customer(self, spec: CustomerSpec) -> None:
         shares = [s for s in spec.shares if s.alias in self.scope]
-        if not shares and len(self.scope) < len(self.desired.accounts):
+        if not shares and not self.scope >= self.desired.accounts.keys():
             return  # narrowed with --account to accounts this customer is not declared on
         try:
             platform = self._find_platform(spec)
