@@ -73,9 +73,7 @@ class _PlatformSide:
 
 
 class _Planner:
-    def __init__(
-        self, desired: DesiredState, observed: ObservedState, *, prune: bool, scope: frozenset[str]
-    ) -> None:
+    def __init__(self, desired: DesiredState, observed: ObservedState, *, prune: bool, scope: frozenset[str]) -> None:
         self.desired = desired
         self.observed = observed
         self.prune = prune
@@ -180,9 +178,7 @@ class _Planner:
         platform_id = side.customer.id if side.customer else None
         on_account = self._on(share)
         if platform_id:
-            foreign = [
-                c for c in on_account if c.platform_customer == platform_id and c.owner != self.desired.owner
-            ]
+            foreign = [c for c in on_account if c.platform_customer == platform_id and c.owner != self.desired.owner]
             if foreign:
                 owner = foreign[0].owner or "nobody"
                 self._conflict(
@@ -193,9 +189,7 @@ class _Planner:
                 )
                 self.claimed.update(c.id for c in self._ours(on_account, spec.key))
                 return
-        copies = [
-            c for c in self._ours(on_account, spec.key) if platform_id and c.platform_customer == platform_id
-        ]
+        copies = [c for c in self._ours(on_account, spec.key) if platform_id and c.platform_customer == platform_id]
         copy = min(copies, key=lambda c: (c.created, c.id)) if copies else None
         wanted = self._copy_fields(spec, share, side)
         if copy is None:
@@ -232,9 +226,7 @@ class _Planner:
                 )
             )
 
-    def _plan_share(
-        self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide, wanted: FlatFields
-    ) -> None:
+    def _plan_share(self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide, wanted: FlatFields) -> None:
         if side.source is None:
             self._conflict(
                 spec.key,
@@ -259,9 +251,7 @@ class _Planner:
                 platform_customer=platform_id,
                 source=None if side.source == KNOWN_AFTER_APPLY else side.source,
                 strategy=spec.strategy.value,
-                changes=diff(
-                    {}, {**{k: v for k, v in wanted.items() if v is not None}, **_prefixed(ownership)}
-                ),
+                changes=diff({}, {**{k: v for k, v in wanted.items() if v is not None}, **_prefixed(ownership)}),
                 after=side.after,
             )
         )
@@ -319,9 +309,7 @@ class _Planner:
     def _ours(self, customers: Iterable[Customer], key: str) -> list[Customer]:
         return [c for c in customers if c.owner == self.desired.owner and c.key == key]
 
-    def _conflict(
-        self, key: str, reason: str, *, share: ShareSpec | None = None, object_id: str | None = None
-    ) -> None:
+    def _conflict(self, key: str, reason: str, *, share: ShareSpec | None = None, object_id: str | None = None) -> None:
         self.conflicts.append(
             Conflict(
                 customer_key=key,
@@ -381,9 +369,7 @@ def _flatten(customer: Customer, *, declared_metadata: bool) -> FlatFields:
     return flat
 
 
-def _ignoring(
-    ignored: frozenset[str], wanted: Mapping[str, str | None], live: Mapping[str, str | None]
-) -> FlatFields:
+def _ignoring(ignored: frozenset[str], wanted: Mapping[str, str | None], live: Mapping[str, str | None]) -> FlatFields:
     """``wanted``, with ignored fields held at their live value; metadata keys absent from
     ``wanted`` but present in ``live`` are removed (``None``) unless ignored."""
     result: FlatFields = dict(wanted)
