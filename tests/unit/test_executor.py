@@ -1,0 +1,256 @@
+"""Executor rules with a scripted fake gateway: retries, idempotency generations, skipping.
+
+These check the executor's decisions only; that apply really works is shown against the
+sandbox in tests/integration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from reconcile.executor import Applier, idempotency_base, payload
+from reconcile.gateway import ApiFailure, Written
+from reconcile.model import Customer, Fields, frozen_map
+from reconcile.plan import Action, ActionKind, FieldChange, Plan
+from reconcile.report import Outcome
+from reconcile.retry import RetryPolicy
+
+NO_SLEEP = RetryPolicy(sleep=lambda _seconds: None, jitter=lambda: 0.0)
+SERVER_ERROR = ApiFailure("An unknown error occurred", status=500, type="api_error", request_id="req_500")
+RATE_LIMITED = ApiFailure("Too many requests", status=429, type="invalid_request_error", code="rate_limit")
+SPENT_TOKEN = ApiFailure("You cannot use a Stripe token more than once", status=400, param="source")
+
+
+class FakeGateway:
+    """Records calls; each write answers from a script of results (a Written, or an ApiFailure to raise)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.scripts: dict[str, list[Any]] = {}
+        self.existing: set[str] = set()
+        self.recent: list[Customer] = []
+        self.request_count = 0
+        self.counter = 0
+
+    def script(self, operation: str, *answers: Any) -> None:
+        self.scripts.setdefault(operation, []).extend(answers)
+
+    def _answer(self, operation: str, key: str | None, default: Callable[[], Written]) -> Written:
+        self.calls.append((operation, key))
+        self.request_count += 1
+        queue = self.scripts.get(operation)
+        answer = queue.pop(0) if queue else default()
+        if isinstance(answer, ApiFailure):
+            raise answer
+        return answer
+
+    def _new(self, prefix: str, **data: Any) -> Written:
+        self.counter += 1
+        object_id = f"{prefix}_{self.counter}"
+        self.existing.add(object_id)
+        return Written(id=object_id, replayed=False, request_id=f"req_{self.counter}", data={"id": object_id, **data})
+
+    def create_customer(self, account: str | None, params: Any, key: str) -> Written:
+        source = "card_platform" if params.get("source") else None
+        return self._answer("create_customer", key, lambda: self._new("cus", default_source=source))
+
+    def update_customer(self, account: str | None, customer_id: str, params: Any, key: str) -> Written:
+        return self._answer("update_customer", key, lambda: Written(customer_id, False, "req_u", {"id": customer_id}))
+
+    def create_customer_token(self, account: str, platform_customer: str, key: str) -> Written:
+        return self._answer("create_token", key, lambda: self._new("tok"))
+
+    def clone_payment_method(self, account: str, platform_customer: str, payment_method: str, key: str) -> Written:
+        return self._answer("clone_payment_method", key, lambda: self._new("pm"))
+
+    def delete_customer(self, account: str, customer_id: str) -> None:
+        self._answer("delete_customer", None, lambda: Written(customer_id, False, None, {}))
+
+    def retrieve_customer(self, account: str | None, customer_id: str) -> Customer | None:
+        self.calls.append(("retrieve_customer", customer_id))
+        if customer_id not in self.existing:
+            return None
+        return Customer(id=customer_id, fields=Fields(), default_source="card_platform")
+
+    def customers_page(self, account: str | None, **_: Any) -> tuple[list[Customer], bool]:
+        self.calls.append(("list_customers", account))
+        return list(self.recent), False
+
+    def operations(self) -> list[str]:
+        return [op for op, _ in self.calls]
+
+
+def share(key: str = "alice", **overrides: Any) -> Action:
+    fields = {
+        "kind": ActionKind.SHARE,
+        "customer_key": key,
+        "account": "bookshop",
+        "account_id": "acct_1Bookshop",
+        "platform_customer": "cus_platform",
+        "source": "card_platform",
+        "strategy": "token",
+        "changes": (
+            FieldChange("email", None, f"{key}@example.com"),
+            FieldChange("metadata.reconcile_owner", None, "acme"),
+        ),
+    }
+    return Action(**{**fields, **overrides})
+
+
+def run(gateway: FakeGateway, *actions: Action, concurrency: int = 1) -> Any:
+    applier = Applier(gateway, owner="acme", concurrency=concurrency, policy=NO_SLEEP)  # type: ignore[arg-type]
+    return applier.apply(Plan(owner="acme", mode="test", actions=actions))
+
+
+def test_share_is_a_token_then_a_customer_made_from_it() -> None:
+    gateway = FakeGateway()
+    report = run(gateway, share())
+    assert report.complete
+    assert gateway.operations() == ["create_token", "create_customer"]
+    token_key, customer_key = (key for _, key in gateway.calls)
+    assert token_key.endswith(":instrument:1")
+    assert customer_key.endswith(":customer:1")
+
+
+def test_rate_limited_write_is_retried_with_the_same_key() -> None:
+    gateway = FakeGateway()
+    gateway.script("create_customer", RATE_LIMITED, RATE_LIMITED)
+    report = run(gateway, share())
+    assert report.complete
+    keys = [key for op, key in gateway.calls if op == "create_customer"]
+    assert len(keys) == 3
+    assert len(set(keys)) == 1
+
+
+def test_server_error_on_create_finds_the_customer_it_made_instead_of_making_another() -> None:
+    gateway = FakeGateway()
+    gateway.script("create_customer", SERVER_ERROR)
+    gateway.recent = [
+        Customer(
+            id="cus_lost_response",
+            fields=Fields(
+                metadata=frozen_map(
+                    {"reconcile_owner": "acme", "reconcile_key": "alice", "reconcile_platform_customer": "cus_platform"}
+                )
+            ),
+        )
+    ]
+    report = run(gateway, share())
+    assert report.complete
+    assert report.results[0].object_id == "cus_lost_response"
+    assert gateway.operations() == ["create_token", "create_customer", "list_customers"]
+
+
+def test_server_error_on_create_that_made_nothing_moves_to_the_next_key() -> None:
+    gateway = FakeGateway()
+    gateway.script("create_customer", SERVER_ERROR)
+    report = run(gateway, share())
+    assert report.complete
+    keys = [key for op, key in gateway.calls if op in ("create_token", "create_customer")]
+    assert [k.rsplit(":", 2)[-2:] for k in keys] == [
+        ["instrument", "1"],
+        ["customer", "1"],
+        ["instrument", "2"],
+        ["customer", "2"],
+    ]
+
+
+def test_replayed_create_of_a_deleted_copy_moves_to_the_next_key() -> None:
+    gateway = FakeGateway()
+    gateway.script("create_customer", Written("cus_deleted", True, "req_r", {"id": "cus_deleted"}))
+    report = run(gateway, share())
+    assert report.complete
+    assert report.results[0].object_id != "cus_deleted"
+    assert gateway.operations() == [
+        "create_token",
+        "create_customer",
+        "retrieve_customer",
+        "create_token",
+        "create_customer",
+    ]
+
+
+def test_spent_token_moves_to_the_next_key() -> None:
+    gateway = FakeGateway()
+    gateway.script("create_customer", SPENT_TOKEN)
+    report = run(gateway, share())
+    assert report.complete
+    assert gateway.operations().count("create_token") == 2
+
+
+def test_replayed_update_is_sent_again_under_a_fresh_key() -> None:
+    gateway = FakeGateway()
+    gateway.script("update_customer", Written("cus_copy", True, "req_r", {"id": "cus_copy"}))
+    update = Action(
+        kind=ActionKind.UPDATE_SHARE,
+        customer_key="alice",
+        account="bookshop",
+        account_id="acct_1Bookshop",
+        object_id="cus_copy",
+        changes=(FieldChange("email", "x@example.com", "alice@example.com"),),
+    )
+    report = run(gateway, update)
+    assert report.complete
+    keys = [key for _, key in gateway.calls]
+    assert [k.rsplit(":", 1)[1] for k in keys] == ["1", "2"]
+
+
+def test_a_failed_action_skips_its_dependants_and_not_the_others() -> None:
+    gateway = FakeGateway()
+    failure = ApiFailure("Invalid email address: nope", status=400, type="invalid_request_error", request_id="req_bad")
+    gateway.script("create_customer", failure)
+    create = Action(
+        kind=ActionKind.CREATE_CUSTOMER, customer_key="alice", changes=(FieldChange("email", None, "nope"),)
+    )
+    dependant = share("alice", platform_customer=None, source=None, after=(create.id,))
+    other = share("bob")
+    report = run(gateway, create, dependant, other)
+    outcomes = {r.action.id: (r.outcome, r.error, r.request_id) for r in report.results}
+    assert outcomes[create.id] == (Outcome.FAILED, "Invalid email address: nope", "req_bad")
+    assert outcomes[dependant.id][0] is Outcome.SKIPPED
+    assert outcomes[other.id][0] is Outcome.DONE
+    assert not report.complete
+    assert report.return_code == 1
+
+
+def test_create_with_a_declared_test_source_attaches_it_in_the_same_call() -> None:
+    gateway = FakeGateway()
+    create = Action(
+        kind=ActionKind.CREATE_CUSTOMER, customer_key="alice", changes=(FieldChange("email", None, "a@x.io"),)
+    )
+    attach = Action(kind=ActionKind.ATTACH_SOURCE, customer_key="alice", source="tok_visa", after=(create.id,))
+    shared = share("alice", platform_customer=None, source=None, after=(create.id, attach.id))
+    report = run(gateway, create, attach, shared)
+    assert report.complete
+    assert gateway.operations() == ["create_customer", "create_token", "create_customer"]
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_every_action_is_reported_once_in_plan_order(concurrency: int) -> None:
+    gateway = FakeGateway()
+    actions = [share(f"c{i}") for i in range(10)]
+    report = run(gateway, *actions, concurrency=concurrency)
+    assert [r.action.id for r in report.results] == [a.id for a in actions]
+    assert report.requests == 20
+
+
+def test_idempotency_key_depends_on_what_the_write_does() -> None:
+    first = share()
+    assert idempotency_base("acme", first, payload(first)) == idempotency_base("acme", share(), payload(share()))
+    other_email = share(changes=(FieldChange("email", None, "new@example.com"),))
+    assert idempotency_base("acme", first, payload(first)) != idempotency_base(
+        "acme", other_email, payload(other_email)
+    )
+    assert idempotency_base("acme", first, payload(first)) != idempotency_base("other", first, payload(first))
+
+
+def test_payload_unsets_removed_fields_with_empty_strings() -> None:
+    update = Action(
+        kind=ActionKind.UPDATE_SHARE,
+        customer_key="alice",
+        changes=(FieldChange("phone", "+1555", None), FieldChange("metadata.note", "x", None)),
+    )
+    assert payload(update) == {"phone": "", "metadata": {"note": ""}}
