@@ -1,0 +1,338 @@
+"""Plan -> str as text, json or markdown (DESIGN.md section 3; the JSON is in docs/plan-format.md).
+
+Redaction is for display only: it masks e-mails and phones in a copy of the plan, while the
+digest shown is always the digest of the unredacted plan, the one ``apply`` computes and runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Final, Literal
+
+from reconcile.errors import ReconcileError
+from reconcile.model import KEY_KEY, OWNER_KEY, OWNERSHIP_KEYS, PLATFORM_CUSTOMER_KEY, SOURCE_KEY
+from reconcile.plan import Action, ActionKind, Conflict, FieldChange, Plan
+from reconcile.planner import KNOWN_AFTER_APPLY
+
+Format = Literal["text", "json", "markdown"]
+FORMATS: Final[tuple[Format, ...]] = ("text", "json", "markdown")
+
+# "+" makes something, "-" removes it, "~" changes something in place (DESIGN.md section 3).
+MARKERS: Final = {
+    ActionKind.CREATE_CUSTOMER: "+",
+    ActionKind.SHARE: "+",
+    ActionKind.UNSHARE: "-",
+}
+_CHANGE_MARKER = "~"
+
+# Who owns it first, then what it was made from (DESIGN.md section 2 lists them in this order).
+_OWNERSHIP_ORDER: Final = {
+    f"metadata.{key}": index for index, key in enumerate((OWNER_KEY, KEY_KEY, PLATFORM_CUSTOMER_KEY, SOURCE_KEY))
+}
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"\+\d{7,15}\b")
+# C0 and C1 controls: a value must not move the cursor or start an escape sequence in a terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+_ANSI: Final = {
+    "+": "32",
+    "~": "33",
+    "-": "31",
+    "conflict": "1;31",
+    "warning": "33",
+    "dim": "2",
+    "bold": "1",
+}
+
+
+def render(plan: Plan, fmt: str, *, redact: bool, color: bool) -> str:
+    """The plan as ``fmt`` (text, json or markdown), ending with a newline; ``color`` affects text only."""
+    shown = redacted(plan) if redact else plan
+    if fmt == "text":
+        return _text(shown, plan.digest, color=color)
+    if fmt == "json":
+        return _json(shown, plan.digest, redact=redact)
+    if fmt == "markdown":
+        return _markdown(shown, plan.digest, redact=redact)
+    raise ReconcileError(f"unknown plan format '{fmt}' (expected {', '.join(FORMATS)})")
+
+
+# -- redaction -------------------------------------------------------------------------------------
+
+
+def mask_email(value: str) -> str:
+    """``alice@example.com`` -> ``a***@example.com``; the domain stays, it rarely identifies a person."""
+    local, at, domain = value.partition("@")
+    return f"{local[:1]}***@{domain}" if at else "***"
+
+
+def mask_phone(value: str) -> str:
+    """``+15555550100`` -> ``+1******0100``: the country code and last four digits stay."""
+    head = 2 if value.startswith("+") else 1
+    if len(value) <= head + 4:
+        return "*" * len(value)
+    return value[:head] + "*" * (len(value) - head - 4) + value[-4:]
+
+
+def mask_text(text: str) -> str:
+    """Free text with every e-mail address and E.164 phone number in it masked."""
+    text = _EMAIL.sub(lambda m: mask_email(m.group()), text)
+    return _PHONE.sub(lambda m: mask_phone(m.group()), text)
+
+
+def redacted(plan: Plan) -> Plan:
+    """A copy of ``plan`` with e-mails and phones masked; show ``plan.digest``, not this copy's."""
+    return replace(
+        plan,
+        actions=tuple(replace(a, changes=tuple(_masked(c) for c in a.changes)) for a in plan.actions),
+        conflicts=tuple(replace(c, reason=mask_text(c.reason)) for c in plan.conflicts),
+        warnings=tuple(mask_text(w) for w in plan.warnings),
+    )
+
+
+def _masked(change: FieldChange) -> FieldChange:
+    return FieldChange(change.field, _mask(change.field, change.before), _mask(change.field, change.after))
+
+
+def _mask(field: str, value: str | None) -> str | None:
+    if value is None or value == KNOWN_AFTER_APPLY or _is_ownership(field):
+        return value
+    if field == "email":
+        return mask_email(value)
+    if field == "phone":
+        return mask_phone(value)
+    # Metadata and descriptions are free text that may hold an address or a number too.
+    return mask_text(value)
+
+
+# -- shared pieces ---------------------------------------------------------------------------------
+
+
+def _is_ownership(field: str) -> bool:
+    return field.startswith("metadata.") and field.removeprefix("metadata.") in OWNERSHIP_KEYS
+
+
+def _marker(kind: ActionKind) -> str:
+    return MARKERS.get(kind, _CHANGE_MARKER)
+
+
+def _plain(text: str) -> str:
+    """``text`` with control characters escaped, so no value can forge a line or a colour."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _value(value: str | None) -> str:
+    """A field value as shown: JSON-quoted, ``null`` when unset, ``(known after apply)`` bare."""
+    if value is None:
+        return "null"
+    if value == KNOWN_AFTER_APPLY:
+        return value
+    return _plain(json.dumps(value, ensure_ascii=False))
+
+
+def _ownership(action: Action) -> str:
+    """The ownership metadata a ``+`` action writes, on one line: ``owner=… key=… platform_customer=…``."""
+    owned = sorted((c for c in action.changes if _is_ownership(c.field)), key=lambda c: _OWNERSHIP_ORDER[c.field])
+    return _plain(" ".join(f"{c.field.removeprefix('metadata.reconcile_')}={c.after}" for c in owned))
+
+
+def _user_changes(action: Action) -> list[FieldChange]:
+    return [c for c in action.changes if not _is_ownership(c.field)]
+
+
+def _link(action: Action) -> str:
+    """``->`` for a share (the customer goes to the account), ``@`` for an action on a copy there."""
+    return "->" if action.kind is ActionKind.SHARE else "@"
+
+
+def _ids(action: Action) -> list[str]:
+    """The ids a reviewer needs to find the objects: account, then the customer changed."""
+    if action.kind is ActionKind.SHARE:
+        return [action.account_id] if action.account_id else []
+    return [i for i in (action.account_id, action.object_id) if i]
+
+
+def _strategy(action: Action) -> str | None:
+    """How the payment source is cloned, for the actions that clone one."""
+    return action.strategy if action.kind in (ActionKind.SHARE, ActionKind.ROTATE_SOURCE) else None
+
+
+def _masked_note(change: FieldChange) -> str:
+    """`` (masked)`` when a listed change shows the same value twice: both sides masked alike."""
+    # The planner never lists an unchanged field, so equal sides can only come from redaction.
+    return " (masked)" if change.before == change.after else ""
+
+
+def _closing(plan: Plan) -> str:
+    if not plan.has_changes:
+        return "No changes."
+    n = plan.summary_counts()
+    return f"Plan: {n['create']} to create, {n['share']} to share, {n['update']} to update, {n['unshare']} to unshare."
+
+
+def _conflict_count(plan: Plan) -> str:
+    n = len(plan.conflicts)
+    return f"{n} conflict{'s' if n != 1 else ''}, left untouched."
+
+
+def _by_customer(actions: tuple[Action, ...]) -> Iterator[list[Action]]:
+    """Runs of consecutive actions of one customer (the plan is sorted by customer first)."""
+    run: list[Action] = []
+    for action in actions:
+        if run and action.customer_key != run[0].customer_key:
+            yield run
+            run = []
+        run.append(action)
+    if run:
+        yield run
+
+
+# -- text ------------------------------------------------------------------------------------------
+
+Paint = Callable[[str, str], str]
+
+
+def _painter(color: bool) -> Paint:
+    def paint(text: str, style: str) -> str:
+        return f"\x1b[{_ANSI[style]}m{text}\x1b[0m" if color and text else text
+
+    return paint
+
+
+def _text(plan: Plan, digest: str, *, color: bool) -> str:
+    paint = _painter(color)
+    blocks = [[line for a in run for line in _text_action(a, paint)] for run in _by_customer(plan.actions)]
+    notes = [_text_conflict(c, paint) for c in plan.conflicts]
+    notes += [paint(f"! warning: {_plain(w)}", "warning") for w in plan.warnings]
+    if notes:
+        blocks.append(notes)
+    closing = [paint(_closing(plan), "bold")]
+    if plan.conflicts:
+        closing.append(paint(_conflict_count(plan), "conflict"))
+    closing.append(paint(f"Digest: sha256:{digest}", "dim"))
+    blocks.append(closing)
+    return "\n\n".join("\n".join(block) for block in blocks) + "\n"
+
+
+def _text_action(action: Action, paint: Paint) -> list[str]:
+    marker = _marker(action.kind)
+    lines = [paint(f"{marker} {action.kind.value} {_text_subject(action)}", marker)]
+    if marker == "+":
+        lines += [f"    {_plain(c.field)}: {_value(c.after)}" for c in _user_changes(action)]
+        if ownership := _ownership(action):
+            lines.append(paint(f"    ownership: {ownership}", "dim"))
+        return lines
+    for change in action.changes:
+        line = f"    {_plain(change.field)}: {_value(change.before)} -> {_value(change.after)}{_masked_note(change)}"
+        lines.append(paint(line, "dim") if _is_ownership(change.field) else line)
+    return lines
+
+
+def _text_subject(action: Action) -> str:
+    """``alice (cus_…)``, ``alice -> bookshop (acct_…) via token``, ``alice @ bookshop (acct_…, cus_…)``."""
+    subject = _plain(action.customer_key)
+    if action.account:
+        subject += f" {_link(action)} {_plain(action.account)}"
+    if ids := _ids(action):
+        subject += f" ({', '.join(_plain(i) for i in ids)})"
+    if action.kind is ActionKind.ATTACH_SOURCE and action.source:
+        subject += f": {_plain(action.source)}"
+    if strategy := _strategy(action):
+        subject += f" via {_plain(strategy)}"
+    return subject
+
+
+def _text_conflict(conflict: Conflict, paint: Paint) -> str:
+    where = f" @ {_plain(conflict.account)}" if conflict.account else ""
+    return paint(f"! conflict {_plain(conflict.customer_key)}{where}: {_plain(conflict.reason)}", "conflict")
+
+
+# -- json ------------------------------------------------------------------------------------------
+
+
+def _json(plan: Plan, digest: str, *, redact: bool) -> str:
+    data = plan.to_json()
+    data["digest"] = digest  # of the unredacted plan: the one apply recomputes and compares
+    # format_version first, so a reader can check it before anything else; then the documented order.
+    ordered = {"format_version": data.pop("format_version"), "redacted": redact, **data}
+    text = json.dumps(ordered, indent=2, ensure_ascii=False)
+    # json escapes C0 controls but lets DEL and C1 through; escaping them keeps the same JSON value.
+    return re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+# -- markdown --------------------------------------------------------------------------------------
+
+
+def _markdown(plan: Plan, digest: str, *, redact: bool) -> str:
+    summary = f"**{_closing(plan)}**"
+    if plan.conflicts:
+        summary += f" **{_conflict_count(plan)}**"
+    lines = [
+        "<!-- reconcile plan -->",  # lets a CI job find and update its own comment
+        f"## reconcile plan for {_code(plan.owner)} ({_md_text(plan.mode)} mode)",
+        "",
+        summary,
+    ]
+    if plan.actions:
+        lines += ["", "### Actions", ""]
+        lines += [line for a in plan.actions for line in _md_action(a)]
+    if plan.conflicts:
+        lines += ["", "### Conflicts", ""]
+        lines += [_md_conflict(c) for c in plan.conflicts]
+    if plan.warnings:
+        lines += ["", "### Warnings", ""]
+        lines += [f"- {_md_text(w)}" for w in plan.warnings]
+    lines += ["", f"Digest: {_code('sha256:' + digest)}"]
+    if redact:
+        lines += ["", "_E-mails and phones are masked; the digest is of the unmasked plan._"]
+    return "\n".join(lines) + "\n"
+
+
+def _md_action(action: Action) -> list[str]:
+    marker = _marker(action.kind)
+    lines = [f"- {_code(f'{marker} {action.kind.value}')} {_md_subject(action)}"]
+    if marker == "+":
+        lines += [f"  - {_code(c.field)}: {_code(_value(c.after))}" for c in _user_changes(action)]
+        if ownership := _ownership(action):
+            lines.append(f"  - ownership: {_code(ownership)}")
+        return lines
+    lines += [
+        f"  - {_code(c.field)}: {_code(_value(c.before))} → {_code(_value(c.after))}{_masked_note(c)}"
+        for c in action.changes
+    ]
+    return lines
+
+
+def _md_subject(action: Action) -> str:
+    subject = f"**{_md_text(action.customer_key)}**"
+    if action.account:
+        subject += f" {_link(action).replace('->', '→')} {_code(action.account)}"
+    if ids := _ids(action):
+        subject += f" ({', '.join(_code(i) for i in ids)})"
+    if action.kind is ActionKind.ATTACH_SOURCE and action.source:
+        subject += f": {_code(action.source)}"
+    if strategy := _strategy(action):
+        subject += f" via {_md_text(strategy)}"
+    return subject
+
+
+def _md_conflict(conflict: Conflict) -> str:
+    where = f" @ {_code(conflict.account)}" if conflict.account else ""
+    return f"- **{_md_text(conflict.customer_key)}**{where}: {_md_text(conflict.reason)}"
+
+
+def _md_text(text: str) -> str:
+    """Plain text with Markdown's special characters escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _plain(text))
+
+
+def _code(text: str) -> str:
+    """An inline code span that holds ``text`` verbatim, whatever backticks it contains."""
+    text = _plain(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
