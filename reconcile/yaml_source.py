@@ -130,6 +130,7 @@ class Loader(_BaseLoader):
     def __init__(self, text: str, path: str) -> None:
         super().__init__(text)
         self.path = path
+        self.text = text
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
         """The tag of an untagged node; Resolver.resolve minus path resolvers, which we do not use."""
@@ -247,6 +248,9 @@ class Loader(_BaseLoader):
         message = f"invalid YAML: {error.problem or error.context}"
         if error.context and error.problem and error.context_mark is not None:
             message += f" ({error.context} at line {error.context_mark.line + 1})"
+        if mark is not None and self.text[mark.index : mark.index + 1] == "\t":
+            # libyaml only says it "cannot start any token".
+            message += "; YAML indents with spaces, not tabs"
         return Problem(self.path, position.line, position.column, "", message)
 
 
