@@ -83,9 +83,11 @@ class _Planner:
         self.warnings: list[str] = []
         self.claimed: set[str] = set()  # copy ids matched to a declared (customer, account) pair
         self.platform_by_id = {c.id: c for c in observed.platform}
+        # A platform customer adopted by id belongs to the key that adopts it, whatever key it still carries.
+        adopted = {spec.id for spec in desired.customers if spec.id}
         self.platform_by_key: dict[str, list[Customer]] = defaultdict(list)
         for customer in observed.platform:
-            if customer.owner == desired.owner and customer.key:
+            if customer.owner == desired.owner and customer.key and customer.id not in adopted:
                 self.platform_by_key[customer.key].append(customer)
 
     # -- platform side -------------------------------------------------------------------------
