@@ -369,6 +369,19 @@ def test_adopted_and_owned_customer_that_matches_plans_nothing() -> None:
     assert plan(desired(spec("bob", id="cus_PlatformBob0000", shares=())), observed(adopted)).actions == ()
 
 
+def test_platform_customer_adopted_by_another_key_is_not_found_by_its_old_key() -> None:
+    renamed = platform("cus_PlatformBob0000", "robert", email="x@example.com")
+    result = plan(
+        desired(
+            spec("bob", id="cus_PlatformBob0000", email="bob@example.com", shares=()),
+            spec("robert", email="robert@example.com", shares=()),
+        ),
+        observed(renamed),
+    )
+    assert summary(result) == ["update_customer:bob", "create_customer:robert", "attach_source:robert"]
+    assert changes(result.actions[0])["metadata.reconcile_key"] == ("robert", "bob")
+
+
 def test_adopted_customer_keeps_its_own_payment_source() -> None:
     adopted = platform("cus_PlatformBob0000", "bob", default_source="card_1PlatformBob00001")
     result = plan(desired(spec("bob", id="cus_PlatformBob0000", payment_source=None)), observed(adopted))
