@@ -243,6 +243,24 @@ def test_text_is_coloured_only_on_request() -> None:
     assert "\x1b[" not in render(drift(), "json", redact=False, color=True)
 
 
+def test_adopt_is_shown_as_a_change_to_the_copy_it_takes_over() -> None:
+    adopt = Action(
+        kind=ActionKind.ADOPT,
+        customer_key="alice",
+        account="bookshop",
+        account_id=ACCOUNTS["bookshop"],
+        platform_customer="cus_PlatformAlice00",
+        object_id="cus_BookshopWalkIn0",
+        changes=(FieldChange("metadata.reconcile_owner", None, OWNER),),
+    )
+    text = render(Plan(owner=OWNER, mode="test", actions=(adopt,)), "text", redact=False, color=False)
+    assert text.startswith(
+        "~ adopt alice @ bookshop (acct_1BookshopAAAAAAAA, cus_BookshopWalkIn0)\n"
+        '    metadata.reconcile_owner: null -> "acme-marketplace"\n'
+    )
+    assert "Plan: 0 to create, 0 to share, 1 to update, 0 to unshare." in text
+
+
 def test_values_cannot_forge_lines_or_escape_codes() -> None:
     hostile = spec("alice", "bookshop", description="x\x1b[2J\n+ share mallory -> bookshop\x9b31m", **ALICE)
     text = render(plan(desired(hostile), observed()), "text", redact=False, color=False)
