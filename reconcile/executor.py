@@ -23,8 +23,7 @@ from typing import Any
 
 from reconcile.gateway import ApiFailure, Gateway, Written
 from reconcile.model import KEY_KEY, OWNER_KEY, PLATFORM_CUSTOMER_KEY, SOURCE_KEY, Strategy
-from reconcile.plan import Action, ActionKind, Plan
-from reconcile.planner import KNOWN_AFTER_APPLY
+from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Plan
 from reconcile.report import ActionResult, ApplyReport, Outcome
 from reconcile.retry import RetryPolicy, with_retries
 

@@ -12,6 +12,9 @@ from typing import Any
 
 FORMAT_VERSION = 1
 
+# Shown where a value only exists once an earlier action of the same apply has run.
+KNOWN_AFTER_APPLY = "(known after apply)"
+
 
 class ActionKind(StrEnum):
     CREATE_CUSTOMER = "create_customer"
@@ -65,9 +68,11 @@ class Action:
 
     @property
     def id(self) -> str:
-        """Stable and unique within a plan: kind, customer key and account alias."""
+        """Stable and unique within a plan: kind, customer key, account alias (and copy, for unshare)."""
         where = f"@{self.account}" if self.account else ""
-        return f"{self.kind}:{self.customer_key}{where}"
+        # Several duplicate copies of one pair can be unshared in one plan.
+        copy = f"#{self.object_id}" if self.kind is ActionKind.UNSHARE and self.object_id else ""
+        return f"{self.kind}:{self.customer_key}{where}{copy}"
 
     def change(self, name: str) -> FieldChange | None:
         return next((c for c in self.changes if c.field == name), None)
@@ -182,6 +187,9 @@ class Plan:
         version = data.get("format_version")
         if version != FORMAT_VERSION:
             raise ValueError(f"plan format_version {version!r} is not supported (expected {FORMAT_VERSION})")
+        if data.get("redacted"):
+            # Masked e-mails and phones would be written to Stripe as they are.
+            raise ValueError("a redacted plan cannot be applied; save it with --out, which never redacts")
         return cls(
             owner=data["owner"],
             mode=data["mode"],

@@ -25,10 +25,7 @@ from reconcile.model import (
     ShareSpec,
     Strategy,
 )
-from reconcile.plan import Action, ActionKind, Conflict, FieldChange, Plan
-
-# Shown where a value only exists once an earlier action of the same apply has run.
-KNOWN_AFTER_APPLY = "(known after apply)"
+from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Conflict, FieldChange, Plan
 
 _KIND_ORDER = {kind: index for index, kind in enumerate(ActionKind)}
 

@@ -14,8 +14,7 @@ from typing import Final, Literal
 
 from reconcile.errors import ReconcileError
 from reconcile.model import KEY_KEY, OWNER_KEY, OWNERSHIP_KEYS, PLATFORM_CUSTOMER_KEY, SOURCE_KEY
-from reconcile.plan import Action, ActionKind, Conflict, FieldChange, Plan
-from reconcile.planner import KNOWN_AFTER_APPLY
+from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Conflict, FieldChange, Plan
 
 Format = Literal["text", "json", "markdown"]
 FORMATS: Final[tuple[Format, ...]] = ("text", "json", "markdown")
