@@ -210,7 +210,9 @@ class _Planner:
                     changes=changes,
                 )
             )
-        if side.source and side.source != KNOWN_AFTER_APPLY and copy.source != side.source:
+        # A source attached in this same apply is new to every existing copy as well.
+        if side.source and copy.source != side.source:
+            known = side.source != KNOWN_AFTER_APPLY
             self.actions.append(
                 Action(
                     kind=ActionKind.ROTATE_SOURCE,
@@ -219,9 +221,10 @@ class _Planner:
                     account_id=share.account_id,
                     platform_customer=platform_id,
                     object_id=copy.id,
-                    source=side.source,
+                    source=side.source if known else None,
                     strategy=spec.strategy.value,
                     changes=(FieldChange(f"metadata.{SOURCE_KEY}", copy.source, side.source),),
+                    after=() if known else side.after,
                 )
             )
 

@@ -615,14 +615,12 @@ def test_copy_made_from_an_old_platform_source_is_rotated() -> None:
     assert rotate.changes == (FieldChange("metadata.reconcile_source", "card_1OldCard00000000", CARD),)
 
 
-def test_copy_is_not_rotated_while_the_platform_source_is_being_attached() -> None:
+def test_copy_is_rotated_after_the_platform_source_is_attached() -> None:
     bare = platform("cus_PlatformAlice00", "alice", default_source=None)
     existing = copy("cus_BookshopAlice00", "alice", of="cus_PlatformAlice00", source="card_1OldCard00000000")
     result = plan(desired(spec("alice")), observed(bare, bookshop=(existing,)))
-    assert summary(result) == ["attach_source:alice"]
-
-
-# -- unshare and kept copies ---------------------------------------------------------------------
+    assert summary(result) == ["attach_source:alice", "rotate_source:alice@bookshop"]
+    assert result.actions[1].after == ("attach_source:alice",)
 
 
 def test_undeclared_copy_is_kept_without_prune() -> None:
