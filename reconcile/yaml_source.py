@@ -195,8 +195,9 @@ class Loader(_BaseLoader):
             at = (*where, key)
             walk.keys[at] = key_node.start_mark
             result[key] = self._value(value_node, at, walk)
-            if value_node.tag == _NULL and not value_node.value:
-                # An empty value has no text of its own; its key is what the user sees.
+            if _starts_below_its_key(value_node):
+                # An empty value has no text of its own, and a block collection starts at its first
+                # entry on the next line: either is best pointed at by its key.
                 walk.values[at] = key_node.start_mark
         return result
 
@@ -262,6 +263,13 @@ def _position(mark: yaml.Mark) -> Position:
 def _short_tags(text: str) -> str:
     """YAML's standard tags as written in a file: ``!!set`` rather than ``tag:yaml.org,2002:set``."""
     return text.replace("tag:yaml.org,2002:", "!!")
+
+
+def _starts_below_its_key(node: yaml.Node) -> bool:
+    """Whether a mapping value is empty or a block collection, which its key locates best."""
+    if isinstance(node, yaml.CollectionNode):
+        return not node.flow_style and bool(node.value)
+    return node.tag == _NULL and not node.value
 
 
 def _is_text(node: yaml.Node) -> bool:

@@ -1,0 +1,513 @@
+"""The desired-state file: YAML with positions -> JSON Schema -> semantic checks -> DesiredState.
+
+Every check runs before any network call, and every problem of a file is reported at once, each as
+``FILE:LINE:COL: path: message``. Resolution (aliases, ``"*"``, per-account overrides) only runs on a
+file without problems, so it can trust the shape the schema promised.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gc
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import TypedDict, cast
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from reconcile.errors import ConfigError, Problem
+from reconcile.model import (
+    KEY_KEY,
+    OWNER_KEY,
+    OWNERSHIP_KEYS,
+    CustomerSpec,
+    DesiredState,
+    Fields,
+    Mode,
+    ShareSpec,
+    Strategy,
+    frozen_map,
+)
+from reconcile.yaml_source import Document, JsonPath, parse_document
+
+SUPPORTED_VERSIONS = (1,)
+EVERY_ACCOUNT = "*"
+RESERVED_PREFIX = "reconcile_"
+# Stripe's limit on metadata keys per object; the tool's ownership keys count against it.
+MAX_METADATA_KEYS = 50
+PLATFORM_OWNERSHIP_KEYS = len({OWNER_KEY, KEY_KEY})
+COPY_OWNERSHIP_KEYS = len(OWNERSHIP_KEYS)
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "object": "a mapping",
+    "array": "a list",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+class _RawFields(TypedDict, total=False):
+    email: str
+    name: str
+    phone: str
+    description: str
+    metadata: dict[str, str]
+
+
+class _RawShare(_RawFields):
+    account: str
+
+
+class _RawPayment(TypedDict, total=False):
+    source: str
+
+
+class _RawCustomer(_RawFields, total=False):
+    id: str
+    payment: _RawPayment
+    strategy: str
+    ignore_changes: list[str]
+    accounts: list[str | _RawShare]
+
+
+class _RawFile(TypedDict, total=False):
+    version: int
+    owner: str
+    mode: str
+    strategy: str
+    accounts: dict[str, str]
+    customers: dict[str, _RawCustomer]
+
+
+def load(path: str | Path) -> DesiredState:
+    """Read, check and resolve a desired-state file; raise ConfigError listing every problem."""
+    shown = str(path)
+    try:
+        # utf-8-sig: editors on Windows may start the file with a byte order mark.
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise ConfigError([Problem(shown, 1, 1, "", f"cannot read the file: {error.strerror}")]) from None
+    except UnicodeDecodeError as error:
+        message = f"the file is not UTF-8 text ({error.reason} at byte {error.start})"
+        raise ConfigError([Problem(shown, 1, 1, "", message)]) from None
+    return parse(text, shown)
+
+
+def parse(text: str, path: str = "<string>") -> DesiredState:
+    """Check and resolve desired-state YAML text; ``path`` names the file in messages."""
+    with _collector_paused():
+        document = parse_document(text, path)
+        problems = [*document.problems, *check(document)]
+        if problems:
+            raise ConfigError(problems)
+        return _resolve(document)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a file becomes objects."""
+    # A large file makes hundreds of thousands of acyclic objects (nodes, paths, values); the
+    # collector would walk them over and over, about a quarter of the load time, to free nothing.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def check(document: Document) -> list[Problem]:
+    """Every schema and semantic problem of a parsed document (YAML-level ones are on the document)."""
+    if document.data is None:
+        message = "the file is empty (expected version, owner, mode, accounts and customers)"
+        return [Problem(document.path, 1, 1, "", message)]
+    version = _version_problem(document)
+    if version is not None:
+        # The rest of a file in another format version would only produce noise.
+        return [version]
+    return [*_schema_problems(document), *_semantic_problems(document)]
+
+
+def _version_problem(document: Document) -> Problem | None:
+    """A Problem if the file declares a version this build does not read."""
+    root = _mapping(document.data)
+    if "version" not in root:
+        return None  # the schema reports it as missing
+    version = root["version"]
+    # type() rather than isinstance: YAML's true is a bool, and True == 1 in Python.
+    if type(version) is int and version in SUPPORTED_VERSIONS:
+        return None
+    return document.problem(("version",), f"unsupported version {_show(version)} ({_versions_hint()})")
+
+
+def _versions_hint() -> str:
+    """Which format versions this build reads, for messages."""
+    return "this build of reconcile reads version " + " or ".join(map(str, SUPPORTED_VERSIONS))
+
+
+# --- JSON Schema -----------------------------------------------------------------------------------
+
+
+@cache
+def schema() -> Mapping[str, object]:
+    """The JSON Schema of the desired-state file, as shipped in the package."""
+    text = resources.files("reconcile").joinpath("schemas/reconcile.schema.json").read_text("utf-8")
+    return cast(Mapping[str, object], json.loads(text))
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    """A validator of the schema with its local ``$ref``s inlined, built once per process."""
+    # jsonschema resolves a $ref on every visit: inlining them halves the time a large file takes.
+    defs = _mapping(schema().get("$defs"))
+    return Draft202012Validator(cast(Mapping[str, object], _inline_refs(schema(), defs)))
+
+
+def _inline_refs(node: object, defs: Mapping[str, object]) -> object:
+    """``node`` with each ``{"$ref": "#/$defs/x", ...}`` replaced by x's schema, siblings on top."""
+    if isinstance(node, list):
+        return [_inline_refs(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    inlined = {key: _inline_refs(value, defs) for key, value in node.items() if key != "$ref"}
+    reference = node.get("$ref")
+    if not isinstance(reference, str):
+        return inlined
+    target = _inline_refs(defs[reference.removeprefix("#/$defs/")], defs)
+    return {**_mapping(target), **inlined}
+
+
+def _schema_problems(document: Document) -> list[Problem]:
+    """Each schema violation as a Problem that says what was expected."""
+    problems = (
+        problem
+        for error in _validator().iter_errors(document.data)
+        for problem in _schema_error_problems(document, error)
+    )
+    # jsonschema makes one `required` error per missing field and names it only in prose; each is
+    # translated into all the missing fields, so repeats are dropped here.
+    return list(dict.fromkeys(problems))
+
+
+def _schema_error_problems(document: Document, error: ValidationError) -> Iterator[Problem]:
+    """Translate one jsonschema error into Problems at the nearest recorded position."""
+    where: JsonPath = tuple(error.absolute_path)
+    rule = _mapping(error.schema)
+    if "propertyNames" in error.schema_path:
+        # jsonschema reports a bad key at its mapping, with the key as the instance.
+        key = str(error.instance)
+        yield document.key_problem(where, key, _value_message(error, rule))
+    elif error.validator == "additionalProperties":
+        expected = list(_mapping(rule.get("properties")))
+        for key in _mapping(error.instance):
+            if key not in expected:
+                yield document.key_problem(where, key, _unknown_field(key, expected))
+    elif error.validator == "required":
+        present = _mapping(error.instance)
+        for name in _strings(error.validator_value):
+            if name not in present:
+                hint = f" ({_versions_hint()})" if name == "version" else ""
+                yield document.problem(where, f"missing required field '{name}'{hint}")
+    else:
+        yield document.problem(where, _value_message(error, rule))
+
+
+def _value_message(error: ValidationError, rule: Mapping[str, object]) -> str:
+    """What was wrong with one value and what was expected."""
+    value = error.instance
+    title = str(rule.get("title", "value"))
+    match error.validator:
+        case "type":
+            return _type_message(_strings(error.validator_value), value)
+        case "enum":
+            return f"invalid {title} {_show(value)} (expected one of: {_joined(error.validator_value)})"
+        case "const":
+            return f"invalid value {_show(value)} (expected {_show(error.validator_value)})"
+        case "pattern":
+            expected = rule.get("patternErrorMessage", f"expected a match of {error.validator_value}")
+            return f"invalid {title} {_show(value)} ({expected})"
+        case "maxLength":
+            size = len(value) if isinstance(value, str) else 0
+            return f"{title} is too long: {size} characters (Stripe allows at most {error.validator_value})"
+        case "minLength":
+            return f"{title} must not be empty"
+        case "uniqueItems":
+            return "lists the same entry twice"
+        case "minProperties":
+            return f"expected at least one of: {_joined(list(_mapping(rule.get('properties'))))}"
+        case _:
+            return error.message
+
+
+def _type_message(expected: Sequence[str], value: object) -> str:
+    """``expected a string, got the number 15555550100; put it in quotes``."""
+    wanted = " or ".join(_TYPE_NAMES.get(name, name) for name in expected)
+    message = f"expected {wanted}, got {_describe(value)}"
+    if "string" in expected and isinstance(value, int | float):
+        message += "; put it in quotes"
+    return message
+
+
+def _unknown_field(key: str, expected: Sequence[str]) -> str:
+    """``unknown field 'emial' (expected one of: email, ...); did you mean 'email'?``."""
+    message = f"unknown field {_show(key)} (expected one of: {', '.join(expected)})"
+    close = difflib.get_close_matches(key, expected, n=1)
+    return f"{message}; did you mean '{close[0]}'?" if close else message
+
+
+def _describe(value: object) -> str:
+    """A short description of a YAML value for 'got ...' messages."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {_show(value)}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _show(value: object) -> str:
+    """A value as YAML would spell it, shortened so one message stays one readable line."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:50]}...{text[-6:]}"
+
+
+def _joined(values: object) -> str:
+    """``test, live`` from a list of values."""
+    return ", ".join(str(value) for value in values) if isinstance(values, list) else str(values)
+
+
+# --- Semantic checks -------------------------------------------------------------------------------
+# These run on data that may have failed the schema, so they read it defensively and skip what is
+# malformed: the schema has already reported that part.
+
+
+def _semantic_problems(document: Document) -> list[Problem]:
+    """Checks the schema cannot express: cross-references, duplicates, mode rules, metadata limits."""
+    root = _mapping(document.data)
+    accounts = _mapping(root.get("accounts"))
+    customers = _mapping(root.get("customers"))
+    problems = [*_account_problems(document, accounts), *_adoption_problems(document, customers)]
+    for key, value in customers.items():
+        customer = _mapping(value)
+        where: JsonPath = ("customers", key)
+        problems += _share_problems(document, where, customer, accounts)
+        problems += _payment_problems(document, where, customer, root)
+        problems += _metadata_problems(document, where, customer)
+    return problems
+
+
+def _account_problems(document: Document, accounts: Mapping[str, object]) -> Iterator[Problem]:
+    """The same connected account declared under two aliases."""
+    first: dict[str, str] = {}
+    for alias, account_id in accounts.items():
+        if not isinstance(account_id, str):
+            continue
+        if account_id in first:
+            other = first[account_id]
+            line = document.key_position(("accounts", other)).line
+            message = f"account {account_id} is declared under two aliases: '{other}' (line {line}) and '{alias}'"
+            yield document.problem(("accounts", alias), message)
+        else:
+            first[account_id] = alias
+
+
+def _adoption_problems(document: Document, customers: Mapping[str, object]) -> Iterator[Problem]:
+    """One platform customer adopted (``id:``) by two customer keys."""
+    first: dict[str, str] = {}
+    for key, value in customers.items():
+        customer_id = _mapping(value).get("id")
+        if not isinstance(customer_id, str):
+            continue
+        if customer_id in first:
+            other = first[customer_id]
+            line = document.key_position(("customers", other)).line
+            message = f"platform customer {customer_id} is adopted by two keys: '{other}' (line {line}) and '{key}'"
+            yield document.problem(("customers", key, "id"), message)
+        else:
+            first[customer_id] = key
+
+
+def _share_problems(
+    document: Document, where: JsonPath, customer: Mapping[str, object], accounts: Mapping[str, object]
+) -> Iterator[Problem]:
+    """Unknown aliases and aliases listed twice in one customer's ``accounts``."""
+    declared = ", ".join(accounts) or "none"
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(_items(customer.get("accounts"))):
+        at: JsonPath = (*where, "accounts", index)
+        alias = entry if isinstance(entry, str) else _mapping(entry).get("account")
+        if isinstance(entry, dict):
+            at = (*at, "account")
+        if not isinstance(alias, str):
+            continue
+        if alias != EVERY_ACCOUNT and alias not in accounts:
+            yield document.problem(at, f"unknown account alias {_show(alias)} (declared: {declared})")
+        elif alias in seen:
+            first = seen[alias]
+            line = document.position((*where, "accounts", first)).line
+            message = f"account {_show(alias)} is listed twice (first as accounts[{first}], line {line})"
+            yield document.problem(at, message)
+        else:
+            seen[alias] = index
+
+
+def _payment_problems(
+    document: Document, where: JsonPath, customer: Mapping[str, object], root: Mapping[str, object]
+) -> Iterator[Problem]:
+    """A test token in a live-mode file."""
+    payment = _mapping(customer.get("payment"))
+    if "source" in payment and root.get("mode") == Mode.LIVE:
+        message = (
+            "payment.source is for test mode only (mode is live); "
+            "live customers get their payment details through Stripe"
+        )
+        yield document.problem((*where, "payment", "source"), message)
+
+
+def _metadata_problems(document: Document, where: JsonPath, customer: Mapping[str, object]) -> Iterator[Problem]:
+    """Reserved keys and Stripe's 50-key limit, counting ownership keys and per-account metadata."""
+    metadata = _mapping(customer.get("metadata"))
+    yield from _reserved_keys(document, (*where, "metadata"), metadata)
+    shares = _items(customer.get("accounts"))
+    over = _metadata_over_limit(len(metadata), shared=bool(shares))
+    if over:
+        yield document.problem((*where, "metadata"), over)
+        return  # every copy would be over too; one message says it all
+    for index, entry in enumerate(shares):
+        own = _mapping(_mapping(entry).get("metadata"))
+        at: JsonPath = (*where, "accounts", index, "metadata")
+        yield from _reserved_keys(document, at, own)
+        merged = len(metadata.keys() | own.keys())
+        if merged + COPY_OWNERSHIP_KEYS > MAX_METADATA_KEYS:
+            message = (
+                f"too many metadata keys on this account's copy: {merged} after merging the customer's, "
+                f"plus {COPY_OWNERSHIP_KEYS} ownership keys, make {merged + COPY_OWNERSHIP_KEYS} "
+                f"(Stripe allows at most {MAX_METADATA_KEYS})"
+            )
+            yield document.problem(at, message)
+
+
+def _metadata_over_limit(count: int, *, shared: bool) -> str | None:
+    """The message for a customer's metadata that leaves no room for the ownership keys, or None."""
+    on_platform = count + PLATFORM_OWNERSHIP_KEYS
+    on_copy = count + COPY_OWNERSHIP_KEYS
+    if on_platform <= MAX_METADATA_KEYS and (not shared or on_copy <= MAX_METADATA_KEYS):
+        return None
+    if shared:
+        totals = f"make {on_platform} on the platform customer and {on_copy} on each copy"
+        room = MAX_METADATA_KEYS - COPY_OWNERSHIP_KEYS
+    else:
+        totals = f"make {on_platform}"
+        room = MAX_METADATA_KEYS - PLATFORM_OWNERSHIP_KEYS
+    return (
+        f"too many metadata keys: {count} declared, plus the ownership keys reconcile adds, {totals} "
+        f"(Stripe allows at most {MAX_METADATA_KEYS}, so at most {room} here)"
+    )
+
+
+def _reserved_keys(document: Document, where: JsonPath, metadata: Mapping[str, object]) -> Iterator[Problem]:
+    """User metadata keys in the tool's own ``reconcile_`` namespace."""
+    for key in metadata:
+        if key.startswith(RESERVED_PREFIX):
+            message = f"metadata key {_show(key)} is reserved: keys starting with {RESERVED_PREFIX} belong to reconcile"
+            yield document.key_problem(where, key, message)
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    """``value`` if it is a mapping, else an empty one."""
+    return cast(Mapping[str, object], value) if isinstance(value, dict) else {}
+
+
+def _items(value: object) -> Sequence[object]:
+    """``value`` if it is a list, else an empty one."""
+    return cast(Sequence[object], value) if isinstance(value, list) else ()
+
+
+def _strings(value: object) -> list[str]:
+    """A schema keyword's value as a list of strings (``type: string`` or ``type: [string, object]``)."""
+    return [str(item) for item in value] if isinstance(value, list) else [str(value)]
+
+
+# --- Resolution ------------------------------------------------------------------------------------
+
+
+def _resolve(document: Document) -> DesiredState:
+    """The DesiredState of a document without problems."""
+    raw = cast(_RawFile, document.data)
+    accounts = raw.get("accounts", {})
+    strategy = Strategy(raw.get("strategy", Strategy.TOKEN))
+    # Frozen, so one ShareSpec per account serves every customer shared there without overrides.
+    plain = {alias: ShareSpec(alias=alias, account_id=account_id) for alias, account_id in accounts.items()}
+    customers = tuple(_customer(document, key, spec, plain, strategy) for key, spec in raw.get("customers", {}).items())
+    return DesiredState(
+        owner=raw["owner"],
+        mode=Mode(raw["mode"]),
+        strategy=strategy,
+        # Declaration order, not sorted: shares and output follow the order the file gives.
+        accounts=MappingProxyType(dict(accounts)),
+        customers=customers,
+        path=document.path,
+    )
+
+
+def _customer(
+    document: Document, key: str, raw: _RawCustomer, plain: Mapping[str, ShareSpec], default: Strategy
+) -> CustomerSpec:
+    """One declared customer with its shares resolved."""
+    payment = raw.get("payment", {})
+    return CustomerSpec(
+        key=key,
+        id=raw.get("id"),
+        fields=_fields(raw),
+        payment_source=payment.get("source"),
+        strategy=Strategy(raw["strategy"]) if "strategy" in raw else default,
+        ignore_changes=frozenset(raw.get("ignore_changes", ())),
+        shares=_shares(raw.get("accounts", []), plain),
+        line=document.key_position(("customers", key)).line,
+    )
+
+
+def _fields(raw: _RawFields) -> Fields:
+    """The declared fields; metadata ``{}`` (declared empty) stays distinct from undeclared (None)."""
+    metadata = raw.get("metadata")
+    return Fields(
+        email=raw.get("email"),
+        name=raw.get("name"),
+        phone=raw.get("phone"),
+        description=raw.get("description"),
+        metadata=None if metadata is None else frozen_map(metadata),
+    )
+
+
+def _shares(entries: Sequence[str | _RawShare], plain: Mapping[str, ShareSpec]) -> tuple[ShareSpec, ...]:
+    """``"*"`` and explicit entries as ShareSpecs, in the order the file declares its accounts."""
+    everywhere = EVERY_ACCOUNT in entries
+    # An explicit entry overrides "*" for its account, whatever their order in the list.
+    explicit: dict[str, ShareSpec] = {}
+    for entry in entries:
+        if isinstance(entry, str):
+            if entry != EVERY_ACCOUNT:
+                explicit[entry] = plain[entry]
+        else:
+            alias = entry["account"]
+            explicit[alias] = ShareSpec(alias=alias, account_id=plain[alias].account_id, overrides=_fields(entry))
+    return tuple(explicit.get(alias, share) for alias, share in plain.items() if everywhere or alias in explicit)
