@@ -1,0 +1,9 @@
+"""A stateful, Stripe-faithful local emulator of the part of Stripe's API that reconcile uses.
+
+It imports nothing from the rest of `reconcile`, so a client bug cannot hide behind the same bug here.
+"""
+
+from .errors import ApiError
+from .server import Sandbox, running_sandbox
+
+__all__ = ["ApiError", "Sandbox", "running_sandbox"]

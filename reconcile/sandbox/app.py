@@ -1,0 +1,437 @@
+"""The HTTP side: auth, Stripe-Account scoping, routing, error bodies, idempotency, limits, faults, stats."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import re
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+from . import routes
+from .errors import API_ERROR, IDEMPOTENCY_ERROR, INVALID_REQUEST, ApiError, bad_param
+from .forms import Form, decode, pairs
+from .ids import new_id
+from .limits import Fault, Faults, RateLimiter
+from .stats import PLATFORM, Stats
+from .store import AccountNotConnected, SavedAnswer, Scope, Store, dumps
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_KEY = "sk_test_sandbox"
+STRIPE_VERSION = "2026-10-28.endive"  # the version the shapes follow, echoed when a client sends none
+ADMIN_PREFIX = "/_sandbox/"
+_KEY_PREFIX = re.compile(r"(sk|rk|pk)_(test|live)_")
+_JSON = "application/json"
+
+NO_KEY = (
+    "You did not provide an API key. You need to provide your API key in the Authorization header, using "
+    "Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication "
+    "for details, or we can help at https://support.stripe.com/."
+)
+
+
+def mask(key: str) -> str:
+    """A key as Stripe shows it in errors: its prefix, then stars, then the last four characters."""
+    prefix_match = _KEY_PREFIX.match(key)
+    prefix = prefix_match.group(0) if prefix_match else ""
+    rest = key[len(prefix) :]
+    shown = rest[-4:] if len(rest) > 4 else ""
+    return prefix + "*" * (len(rest) - len(shown)) + shown
+
+
+def api_key(authorization: str | None) -> str | None:
+    """The API key of a Bearer or Basic (key as user name) Authorization header."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            user = base64.b64decode(value.strip(), validate=True).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return user or None
+    return None
+
+
+def is_live(key: str) -> bool:
+    """Live-mode keys see live-mode objects; every other key sees test mode."""
+    return key.startswith(("sk_live_", "rk_live_"))
+
+
+class Headers(Protocol):
+    """Case-insensitive header lookup (http.server's message object, or a dict in tests)."""
+
+    def get(self, name: str, default: None = None, /) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What the app needs of an HTTP request."""
+
+    method: str
+    path: str
+    query: str
+    headers: Headers
+    body: bytes
+
+
+@dataclass(slots=True)
+class Reply:
+    """An HTTP answer."""
+
+    status: int
+    body: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What can be changed while the sandbox runs (tests turn faults on and off)."""
+
+    rate_limit: float = 0.0
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0
+    fault_seed: int | None = None
+
+
+class App:
+    """The sandbox behind any transport: one `Request` in, one `Reply` out."""
+
+    def __init__(
+        self, store: Store, api_keys: Iterable[str] = (DEFAULT_API_KEY,), settings: Settings = Settings()
+    ) -> None:
+        self.store = store
+        self.api_keys = frozenset(api_keys)
+        self.stats = Stats()
+        self._in_flight: set[tuple[str, bool, str]] = set()
+        self._in_flight_lock = threading.Lock()
+        self.configure(settings)
+
+    def configure(self, settings: Settings) -> None:
+        """Apply new limits, latency and fault settings (rate buckets and the fault sequence restart)."""
+        self.settings = settings
+        self._limiter = RateLimiter(settings.rate_limit)
+        self._faults = Faults(settings.fail_rate, settings.fault_seed)
+
+    def handle(self, request: Request) -> Reply:
+        """Answer one request; every answer carries a `Request-Id`."""
+        request_id = new_id("req")
+        if request.path.startswith(ADMIN_PREFIX):
+            reply = self._admin(request)
+        else:
+            reply = _Exchange(self, request, request_id).run()
+        reply.headers.append(("Request-Id", request_id))
+        return reply
+
+    # ------------------------------------------------------------------ /_sandbox/
+
+    def _admin(self, request: Request) -> Reply:
+        key = api_key(request.headers.get("Authorization"))
+        if key not in self.api_keys:
+            return error_reply(_unauthorized(key))
+        if request.method == "GET" and request.path == "/_sandbox/stats":
+            return Reply(200, dumps(self.stats.snapshot()))
+        if request.method == "POST" and request.path == "/_sandbox/stats/reset":
+            self.stats.reset()
+            return Reply(200, dumps(self.stats.snapshot()))
+        if request.method == "POST" and request.path == "/_sandbox/accounts":
+            form = decode(pairs(request.body.decode("utf-8", "replace")))
+            account_id = form.get("id")
+            if not isinstance(account_id, str) or not re.fullmatch(r"acct_[A-Za-z0-9]+", account_id):
+                return error_reply(bad_param("id must be an account id: acct_ then letters and digits.", "id"))
+            self.store.add_account(account_id)
+            return Reply(200, self.store.get_account(account_id))
+        return error_reply(_unrecognized(request.method, request.path))
+
+    # ------------------------------------------------------------------ idempotency slots
+
+    def take_key(self, slot: tuple[str, bool, str]) -> bool:
+        """Mark an idempotency key as executing; False if another request holds it."""
+        with self._in_flight_lock:
+            if slot in self._in_flight:
+                return False
+            self._in_flight.add(slot)
+        self.stats.key_started()
+        return True
+
+    def release_key(self, slot: tuple[str, bool, str]) -> None:
+        """The request holding this key has answered."""
+        with self._in_flight_lock:
+            self._in_flight.discard(slot)
+        self.stats.key_finished()
+
+
+class _Exchange:
+    """One API request on its way through auth, scoping, limits, idempotency, faults and the handler."""
+
+    def __init__(self, app: App, request: Request, request_id: str) -> None:
+        self.app = app
+        self.request = request
+        self.request_id = request_id
+        self.account: str | None = None  # stats label once authenticated
+        self.events: list[str] = []
+        self._delayed = False
+
+    def run(self) -> Reply:
+        request = self.request
+        found = routes.match(request.method, request.path)
+        operation = found[0].operation if found else f"{request.method} (unrecognized)"
+        try:
+            reply = self._answer(found)
+        except ApiError as error:
+            reply = error_reply(error)
+        self._delay()
+        reply.headers.append(("Stripe-Version", request.headers.get("Stripe-Version") or STRIPE_VERSION))
+        self.app.stats.record(operation, self.account, reply.status, *self.events)
+        return reply
+
+    def _delay(self) -> None:
+        # --latency-ms delays every answer once; an idempotent POST is delayed while it holds its key,
+        # so that a concurrent retry with the same key meets the 409, as it would on a slow Stripe.
+        if not self._delayed and self.app.settings.latency_ms > 0:
+            time.sleep(self.app.settings.latency_ms / 1000)
+        self._delayed = True
+
+    def _answer(self, found: tuple[routes.Route, tuple[str, ...]] | None) -> Reply:
+        request, app = self.request, self.app
+        key = api_key(request.headers.get("Authorization"))
+        if key is None or key not in app.api_keys:
+            raise _unauthorized(key)
+        header = request.headers.get("Stripe-Account")
+        self.account = header or PLATFORM
+        if found is None:
+            raise _unrecognized(request.method, request.path)
+        if header and header != app.store.platform_id:
+            if not app.store.is_connected(header):
+                raise _account_invalid(key, header)
+            scope = Scope(header, is_live(key), connected=True)
+        else:
+            self.account = PLATFORM
+            scope = Scope(app.store.platform_id, is_live(key))
+        if not app._limiter.allow(scope.account):
+            self.events.append("rate_limited")
+            raise _rate_limited(scope.livemode)
+        form = self._form()
+        call = routes.Call(app.store, scope, form, found[1])
+        idempotency_key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or not idempotency_key:
+            return self._execute(found[0], call, key)
+        return self._idempotent(found[0], call, key, idempotency_key)
+
+    def _form(self) -> Form:
+        request = self.request
+        items = pairs(request.query)
+        if request.body:
+            items += pairs(request.body.decode("utf-8", "replace"))
+        return decode(items)
+
+    def _idempotent(self, route: routes.Route, call: routes.Call, key: str, idempotency_key: str) -> Reply:
+        app, scope = self.app, call.scope
+        if len(idempotency_key) > 255:
+            raise bad_param("Idempotency-Key must be at most 255 characters long.", "Idempotency-Key")
+        request_hash = hashlib.sha256(
+            f"{self.request.method} {self.request.path} {json.dumps(call.form, sort_keys=True)}".encode()
+        ).hexdigest()
+        slot = (scope.account, scope.livemode, idempotency_key)
+        if not app.take_key(slot):
+            self.events.append("conflict")
+            raise _in_flight(idempotency_key)
+        try:
+            saved = app.store.saved_answer(scope, idempotency_key)
+            if saved is not None:
+                if saved.request_hash != request_hash:
+                    self.events.append("mismatched")
+                    raise _mismatched(idempotency_key)
+                self.events.append("replayed")
+                headers = [("Idempotent-Replayed", "true"), ("Original-Request", saved.request_id)]
+                return Reply(saved.status, saved.body, [*headers, ("Idempotency-Key", idempotency_key)])
+            self._delay()
+            reply, stored = self._execute_recording(route, call, key)
+            if stored is not None:
+                app.store.save_answer(
+                    scope, idempotency_key, SavedAnswer(request_hash, stored.status, stored.body, self.request_id)
+                )
+        finally:
+            app.release_key(slot)
+        reply.headers += [("Idempotency-Key", idempotency_key), ("Original-Request", self.request_id)]
+        return reply
+
+    def _execute(self, route: routes.Route, call: routes.Call, key: str) -> Reply:
+        return self._execute_recording(route, call, key)[0]
+
+    def _execute_recording(self, route: routes.Route, call: routes.Call, key: str) -> tuple[Reply, Reply | None]:
+        """The reply to send and the reply an idempotency key keeps (None: not kept)."""
+        fault = self.app._faults.draw(self.request.method)
+        if fault is Fault.BEFORE:
+            self.events.append("fault")
+            reply = error_reply(_fault())
+            return reply, reply
+        try:
+            reply = Reply(200, route.handler(call))
+            kept: Reply | None = reply
+        except AccountNotConnected as refused:
+            reply = error_reply(_account_invalid(key, refused.account_id))
+            kept = reply
+        except ApiError as error:
+            reply = error_reply(error)
+            kept = reply if error.stored else None
+        except Exception:
+            log.exception("sandbox: %s %s failed", self.request.method, route.template)
+            reply = error_reply(_fault())
+            kept = reply
+        if fault is Fault.AFTER_COMMIT:
+            # The lost-response case: the write is done (and kept for the key) but the client sees a 500.
+            self.events.append("fault")
+            return error_reply(_fault()), kept
+        return reply, kept
+
+
+def error_reply(error: ApiError) -> Reply:
+    """Stripe's error body for an ApiError."""
+    return Reply(error.status, dumps(error.body()), list(error.headers))
+
+
+def _unauthorized(key: str | None) -> ApiError:
+    message = NO_KEY if key is None else f"Invalid API Key provided: {mask(key)}"
+    return ApiError(401, INVALID_REQUEST, None, message, headers=(("WWW-Authenticate", 'Basic realm="Stripe"'),))
+
+
+def _unrecognized(method: str, path: str) -> ApiError:
+    return ApiError(
+        404,
+        INVALID_REQUEST,
+        None,
+        f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at "
+        "https://support.stripe.com/.",
+    )
+
+
+def _account_invalid(key: str, account: str) -> ApiError:
+    return ApiError(
+        403,
+        INVALID_REQUEST,
+        "account_invalid",
+        f"The provided key '{mask(key)}' does not have access to account '{account}' (or that account does "
+        "not exist). Application access may have been revoked.",
+    )
+
+
+def _rate_limited(livemode: bool) -> ApiError:
+    message = (
+        "Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits."
+        if livemode
+        else "Testmode request rate limit exceeded, the rate limits in testmode are lower than livemode. You can "
+        "learn more about rate limits here https://stripe.com/docs/rate-limits."
+    )
+    return ApiError(429, INVALID_REQUEST, "rate_limit", message)
+
+
+def _in_flight(key: str) -> ApiError:
+    return ApiError(
+        409,
+        INVALID_REQUEST,
+        "idempotency_key_in_use",
+        "There is currently another in-progress request using this Idempotent Key (that probably means you "
+        f"submitted twice, and the other request is still going through): {key}. Please try again later.",
+        headers=(("Stripe-Should-Retry", "true"),),
+    )
+
+
+def _mismatched(key: str) -> ApiError:
+    return ApiError(
+        400,
+        IDEMPOTENCY_ERROR,
+        None,
+        "Keys for idempotent requests can only be used with the same parameters they were first used with. "
+        f"Try using a key other than '{key}' if you meant to execute a different request.",
+    )
+
+
+def _fault() -> ApiError:
+    return ApiError(500, API_ERROR, None, "An unknown error occurred")
+
+
+# ---------------------------------------------------------------------- HTTP transport
+
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 402: "Request Failed", 403: "Forbidden"}
+_REASONS |= {404: "Not Found", 409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error"}
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """A threaded HTTP/1.1 server in front of an `App`."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], app: App) -> None:
+        self.app = app
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host name, which is slow and pointless on loopback.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = host if isinstance(host, str) else host.decode()
+        self.server_port = int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The exception's type only: a message could quote request data, the Authorization header included.
+        log.warning("sandbox: error serving a connection from %s", client_address[0], exc_info=False)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every answer has a Content-Length
+    server: SandboxServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # request lines are not logged: they are noise in test output
+
+    def _handle(self) -> None:
+        path, _, query = self.path.partition("?")
+        body = self._body()
+        if body is None:
+            return
+        reply = self.server.app.handle(Request(self.command, path, query, self.headers, body))
+        payload = reply.body.encode()
+        lines = [f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Error')}", f"Content-Type: {_JSON}"]
+        lines += [f"Content-Length: {len(payload)}", "Cache-Control: no-cache, no-store"]
+        lines += [f"{name}: {value}" for name, value in reply.headers]
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        # One write for head and body: no Nagle delay between them on keep-alive connections.
+        self.wfile.write(head if self.command == "HEAD" else head + payload)
+
+    def _body(self) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline(65537).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.send_error(400, "bad Content-Length")
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _handle

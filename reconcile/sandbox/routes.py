@@ -1,0 +1,675 @@
+"""One handler per endpoint: check the parameters, call the store, shape the answer (lists, expansions)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from . import expand, shapes
+from .errors import ApiError, invalid, missing_parameter, not_emulated
+from .forms import Form, FormValue
+from .params import (
+    Choice,
+    Email,
+    Hash,
+    Integer,
+    Kind,
+    Metadata,
+    Params,
+    Spec,
+    Strings,
+    Text,
+    TimeRange,
+)
+from .shapes import JSON
+from .store import UNSET, AccountNotConnected, CustomerChanges, Listing, Page, Scope, Store, dumps
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One API call as a handler sees it."""
+
+    store: Store
+    scope: Scope
+    form: Form
+    args: tuple[str, ...]  # the ids in the path, in order
+
+
+Handler = Callable[[Call], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An endpoint: method, path template and the handler answering it."""
+
+    method: str
+    template: str
+    handler: Handler
+
+    @property
+    def operation(self) -> str:
+        """The name stats use, e.g. `POST /v1/customers/{id}`."""
+        return f"{self.method} {self.template}"
+
+
+# ---------------------------------------------------------------------- shared parameter kinds
+
+
+class _TextOnly:
+    """A string parameter that Stripe also accepts as a hash (card details), which is not emulated."""
+
+    def coerce(self, value: FormValue, name: str) -> str | None:
+        if isinstance(value, dict):
+            raise not_emulated(f"{name}[...] (card details as a hash)")
+        return Text().coerce(value, name)
+
+
+_ADDRESS_FIELDS: dict[str, Kind] = {
+    name: Text() for name in ("city", "country", "line1", "line2", "postal_code", "state")
+}
+ADDRESS = Hash(_ADDRESS_FIELDS, nullable=True)
+SHIPPING = Hash(
+    {"address": Hash(_ADDRESS_FIELDS), "name": Text(), "phone": Text()}, nullable=True, required=("address", "name")
+)
+EXPAND: dict[str, Kind] = {"expand": Strings()}
+PAGINATION: dict[str, Kind] = {
+    "limit": Integer(1, 100),
+    "starting_after": Text(),
+    "ending_before": Text(),
+    **EXPAND,
+}
+BILLING_DETAILS = Hash({"address": ADDRESS, "email": Text(), "name": Text(), "phone": Text()})
+CARD_TYPE_ONLY = ("card",)
+PAYMENT_METHOD_TYPES = [
+    "acss_debit",
+    "affirm",
+    "afterpay_clearpay",
+    "alipay",
+    "au_becs_debit",
+    "bacs_debit",
+    "bancontact",
+    "blik",
+    "boleto",
+    "card",
+    "cashapp",
+    "customer_balance",
+    "eps",
+    "fpx",
+    "giropay",
+    "grabpay",
+    "ideal",
+    "klarna",
+    "konbini",
+    "link",
+    "oxxo",
+    "p24",
+    "paynow",
+    "paypal",
+    "pix",
+    "promptpay",
+    "sepa_debit",
+    "sofort",
+    "us_bank_account",
+    "wechat_pay",
+    "zip",
+]
+
+
+def _page(params: Params) -> Page:
+    limit = params.integer("limit")
+    return Page(
+        limit=10 if limit is None else limit,
+        starting_after=params.text("starting_after"),
+        ending_before=params.text("ending_before"),
+    )
+
+
+def _render_list(call: Call, listing: Listing, url: str, schema: str, paths: list[list[str]]) -> str:
+    if not paths:
+        # The stored JSON texts are joined as they are: a list is string assembly, not re-encoding.
+        more = "true" if listing.has_more else "false"
+        return f'{{"object":"list","data":[{",".join(listing.items)}],"has_more":{more},"url":"{url}"}}'
+    # Paths were checked against the list (`data.default_source`); each item takes the rest.
+    item_paths = [parts[1:] for parts in paths if len(parts) > 1]
+    data = [_expand_object(call, json.loads(item), schema, item_paths) for item in listing.items]
+    return dumps({"object": "list", "data": data, "has_more": listing.has_more, "url": url})
+
+
+def _expand_object(call: Call, obj: JSON, schema: str, paths: list[list[str]]) -> JSON:
+    def fetch(what: str, object_id: str) -> JSON | None:
+        store, scope = call.store, call.scope
+        if what == expand.FETCH_CARD:
+            return store.source_object(scope, object_id)
+        if what == expand.FETCH_CUSTOMER:
+            return store.customer_object(scope, object_id)
+        if what == expand.FETCH_PAYMENT_METHOD:
+            return store.payment_method_object(scope, object_id)
+        listing = store.list_sources(scope, object_id, Page(limit=10), None)
+        return json.loads(_render_list(call, listing, f"/v1/customers/{object_id}/sources", "card", []))  # type: ignore[no-any-return]
+
+    return expand.expand(obj, paths, schema, fetch)
+
+
+def _answer(call: Call, text: str, schema: str, paths: list[list[str]]) -> str:
+    return text if not paths else dumps(_expand_object(call, json.loads(text), schema, paths))
+
+
+def _list_paths(params: Params, schema: str) -> list[list[str]]:
+    """Expansions of a list apply to `data.…`; check them against the item schema."""
+    return expand.check(params.strings("expand"), f"list:{schema}")
+
+
+# ---------------------------------------------------------------------- accounts
+
+ACCOUNT_DOCUMENTED = frozenset(
+    [
+        "account_token",
+        "capabilities",
+        "company",
+        "documents",
+        "external_account",
+        "individual",
+        "settings",
+        "tos_acceptance",
+    ]
+)
+BUSINESS_PROFILE = Hash(
+    {
+        name: Text()
+        for name in ("mcc", "name", "product_description", "support_email", "support_phone", "support_url", "url")
+    },
+    documented=frozenset({"monthly_estimated_revenue", "support_address"}),
+)
+_ACCOUNT_FIELDS: dict[str, Kind] = {
+    "business_profile": BUSINESS_PROFILE,
+    "business_type": Choice(("", "company", "government_entity", "individual", "non_profit")),
+    "default_currency": Text(),
+    "email": Text(),
+    "metadata": Metadata(),
+    **EXPAND,
+}
+CREATE_ACCOUNT = Spec(
+    {**_ACCOUNT_FIELDS, "type": Choice(("custom", "express", "standard")), "country": Text()},
+    documented=ACCOUNT_DOCUMENTED | {"bank_account"},
+)
+UPDATE_ACCOUNT = Spec(_ACCOUNT_FIELDS, documented=ACCOUNT_DOCUMENTED)
+RETRIEVE = Spec(EXPAND)
+LIST_ACCOUNTS = Spec({**PAGINATION, "created": TimeRange()})
+
+
+def _account_fields(params: Params) -> dict[str, object]:
+    fields: dict[str, object] = {}
+    for name in ("email", "default_currency", "business_type"):
+        if name in params:
+            fields[name] = params.text(name)
+    profile = params.hash("business_profile")
+    if profile is not None:
+        fields["business_profile"] = profile.plain()
+    return fields
+
+
+def retrieve_own_account(call: Call) -> str:
+    """GET /v1/account: the platform, or the connected account named by Stripe-Account."""
+    paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "account")
+    return _answer(call, call.store.get_account(call.scope.account), "account", paths)
+
+
+def create_account(call: Call) -> str:
+    """POST /v1/accounts."""
+    params = CREATE_ACCOUNT.parse(call.form)
+    paths = expand.check(params.strings("expand"), "account")
+    if call.scope.connected:
+        raise invalid("Only the platform can create connected accounts: drop the Stripe-Account header.")
+    fields = _account_fields(params)
+    fields["account_type"] = params.text("type") or "standard"
+    fields["country"] = params.text("country") or "US"
+    patch = params.metadata()
+    if patch is not None:
+        fields["metadata"] = patch.apply({})
+    return _answer(call, call.store.create_account(fields), "account", paths)
+
+
+def list_accounts(call: Call) -> str:
+    """GET /v1/accounts: the platform's connected accounts (a connected account has none)."""
+    params = LIST_ACCOUNTS.parse(call.form)
+    paths = _list_paths(params, "account")
+    listing = (
+        Listing([], False)
+        if call.scope.connected
+        else call.store.list_accounts(_page(params), params.time_range("created"))
+    )
+    return _render_list(call, listing, "/v1/accounts", "account", paths)
+
+
+def _connected(call: Call) -> str:
+    account_id = call.args[0]
+    # A connected account sees only itself; the platform sees the accounts connected to it.
+    if call.scope.connected and account_id != call.scope.account:
+        raise AccountNotConnected(account_id)
+    if account_id == call.store.platform_id:
+        raise AccountNotConnected(account_id)
+    return account_id
+
+
+def retrieve_account(call: Call) -> str:
+    """GET /v1/accounts/{id}."""
+    paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "account")
+    return _answer(call, call.store.get_account(_connected(call)), "account", paths)
+
+
+def update_account(call: Call) -> str:
+    """POST /v1/accounts/{id}."""
+    params = UPDATE_ACCOUNT.parse(call.form)
+    paths = expand.check(params.strings("expand"), "account")
+    text = call.store.update_account(_connected(call), _account_fields(params), params.metadata())
+    return _answer(call, text, "account", paths)
+
+
+def delete_account(call: Call) -> str:
+    """DELETE /v1/accounts/{id}."""
+    Spec({}).parse(call.form)
+    return call.store.delete_account(_connected(call))
+
+
+# ---------------------------------------------------------------------- customers
+
+_CUSTOMER_FIELDS: dict[str, Kind] = {
+    "address": ADDRESS,
+    "balance": Integer(),
+    "description": Text(),
+    "email": Email(),
+    "invoice_prefix": Text(),
+    "invoice_settings": Hash(
+        {"default_payment_method": Text()},
+        documented=frozenset({"custom_fields", "footer", "rendering_options"}),
+    ),
+    "metadata": Metadata(),
+    "name": Text(256),
+    "next_invoice_sequence": Integer(),
+    "phone": Text(20),
+    "preferred_locales": Strings(),
+    "shipping": SHIPPING,
+    "source": _TextOnly(),
+    "tax_exempt": Choice(("", "exempt", "none", "reverse")),
+    **EXPAND,
+}
+CREATE_CUSTOMER = Spec(
+    {**_CUSTOMER_FIELDS, "payment_method": Text()},
+    documented=frozenset({"cash_balance", "coupon", "promotion_code", "tax", "tax_id_data", "test_clock"}),
+)
+UPDATE_CUSTOMER = Spec(
+    {**_CUSTOMER_FIELDS, "default_source": Text(500)},
+    documented=frozenset(
+        [
+            "bank_account",
+            "card",
+            "cash_balance",
+            "coupon",
+            "default_alipay_account",
+            "default_bank_account",
+            "default_card",
+            "promotion_code",
+            "tax",
+        ]
+    ),
+)
+LIST_CUSTOMERS = Spec({**PAGINATION, "email": Text(512), "created": TimeRange()}, documented=frozenset({"test_clock"}))
+
+
+def customer_changes(params: Params) -> CustomerChanges:
+    fields: dict[str, object] = {}
+    for name in ("email", "name", "phone", "description", "invoice_prefix"):
+        if name in params:
+            fields[name] = params.text(name)
+    for name in ("balance", "next_invoice_sequence"):
+        number = params.integer(name)
+        if number is not None:
+            fields[name] = number
+    if "address" in params:
+        address = params.hash("address")
+        fields["address"] = None if address is None else shapes.address(address.plain())
+    if "shipping" in params:
+        shipping = params.hash("shipping")
+        if shipping is None:
+            fields["shipping"] = None
+        else:
+            plain = shipping.plain()
+            fields["shipping"] = {
+                "address": shapes.address(plain.get("address")),  # type: ignore[arg-type]
+                "name": plain.get("name"),
+                "phone": plain.get("phone"),
+            }
+    if "preferred_locales" in params:
+        fields["preferred_locales"] = params.strings("preferred_locales")
+    if "tax_exempt" in params:
+        fields["tax_exempt"] = params.text("tax_exempt") or "none"
+    settings = params.hash("invoice_settings")
+    default_payment_method = UNSET
+    if settings is not None and "default_payment_method" in settings:
+        default_payment_method = settings.text("default_payment_method")
+    return CustomerChanges(
+        fields=fields,
+        metadata=params.metadata(),
+        source=params.text("source"),
+        payment_method=params.text("payment_method") if "payment_method" in params else None,
+        default_payment_method=default_payment_method,
+        default_source=params.text("default_source") if "default_source" in params else None,
+    )
+
+
+def create_customer(call: Call) -> str:
+    """POST /v1/customers."""
+    params = CREATE_CUSTOMER.parse(call.form)
+    paths = expand.check(params.strings("expand"), "customer")
+    text = call.store.create_customer(call.scope, customer_changes(params))
+    return _answer(call, text, "customer", paths)
+
+
+def retrieve_customer(call: Call) -> str:
+    """GET /v1/customers/{id}."""
+    paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "customer")
+    return _answer(call, call.store.get_customer(call.scope, call.args[0]), "customer", paths)
+
+
+def update_customer(call: Call) -> str:
+    """POST /v1/customers/{id}."""
+    params = UPDATE_CUSTOMER.parse(call.form)
+    paths = expand.check(params.strings("expand"), "customer")
+    text = call.store.update_customer(call.scope, call.args[0], customer_changes(params))
+    return _answer(call, text, "customer", paths)
+
+
+def delete_customer(call: Call) -> str:
+    """DELETE /v1/customers/{id}."""
+    Spec({}).parse(call.form)
+    return call.store.delete_customer(call.scope, call.args[0])
+
+
+def list_customers(call: Call) -> str:
+    """GET /v1/customers."""
+    params = LIST_CUSTOMERS.parse(call.form)
+    paths = _list_paths(params, "customer")
+    listing = call.store.list_customers(
+        call.scope, _page(params), email=params.text("email"), created=params.time_range("created")
+    )
+    return _render_list(call, listing, "/v1/customers", "customer", paths)
+
+
+# ---------------------------------------------------------------------- sources
+
+CREATE_SOURCE = Spec(
+    {"source": _TextOnly(), "metadata": Metadata(), **EXPAND},
+    documented=frozenset({"alipay_account", "bank_account", "card", "validate"}),
+    required=("source",),
+)
+UPDATE_SOURCE = Spec(
+    {
+        **{
+            name: Text()
+            for name in (
+                [
+                    "address_city",
+                    "address_country",
+                    "address_line1",
+                    "address_line2",
+                    "address_state",
+                    "address_zip",
+                    "name",
+                ]
+            )
+        },
+        "exp_month": Integer(1, 12),
+        "exp_year": Integer(),
+        "metadata": Metadata(),
+        **EXPAND,
+    },
+    documented=frozenset({"account_holder_name", "account_holder_type", "owner"}),
+)
+LIST_SOURCES = Spec({**PAGINATION, "object": Text()})
+
+
+def list_sources(call: Call) -> str:
+    """GET /v1/customers/{customer}/sources."""
+    params = LIST_SOURCES.parse(call.form)
+    paths = _list_paths(params, "card")
+    customer_id = call.args[0]
+    listing = call.store.list_sources(call.scope, customer_id, _page(params), params.text("object"))
+    return _render_list(call, listing, f"/v1/customers/{customer_id}/sources", "card", paths)
+
+
+def create_source(call: Call) -> str:
+    """POST /v1/customers/{customer}/sources."""
+    params = CREATE_SOURCE.parse(call.form)
+    paths = expand.check(params.strings("expand"), "card")
+    source = params.text("source") or ""
+    text = call.store.add_source(call.scope, call.args[0], source, params.metadata())
+    return _answer(call, text, "card", paths)
+
+
+def retrieve_source(call: Call) -> str:
+    """GET /v1/customers/{customer}/sources/{id}."""
+    paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "card")
+    return _answer(call, call.store.get_source(call.scope, call.args[0], call.args[1]), "card", paths)
+
+
+def update_source(call: Call) -> str:
+    """POST /v1/customers/{customer}/sources/{id}."""
+    params = UPDATE_SOURCE.parse(call.form)
+    paths = expand.check(params.strings("expand"), "card")
+    fields: dict[str, object] = {}
+    for name in params.names():
+        if name.startswith("address_") or name == "name":
+            fields[name] = params.text(name)
+        elif name in ("exp_month", "exp_year"):
+            fields[name] = params.integer(name)
+    text = call.store.update_source(call.scope, call.args[0], call.args[1], fields, params.metadata())
+    return _answer(call, text, "card", paths)
+
+
+def delete_source(call: Call) -> str:
+    """DELETE /v1/customers/{customer}/sources/{id}."""
+    RETRIEVE.parse(call.form)
+    return call.store.delete_source(call.scope, call.args[0], call.args[1])
+
+
+# ---------------------------------------------------------------------- tokens
+
+CREATE_TOKEN = Spec(
+    {"customer": Text(), "card": _TextOnly(), **EXPAND},
+    documented=frozenset({"account", "bank_account", "cvc_update", "person", "pii"}),
+)
+
+
+def create_token(call: Call) -> str:
+    """POST /v1/tokens: a card token copied from a platform customer (`customer=` with Stripe-Account)."""
+    params = CREATE_TOKEN.parse(call.form)
+    paths = expand.check(params.strings("expand"), "token")
+    customer_id = params.text("customer")
+    if customer_id is None:
+        if params.text("card"):
+            raise missing_parameter("customer")
+        raise ApiError(
+            400,
+            "invalid_request_error",
+            None,
+            "You must supply either a card, customer, or bank account to create a token.",
+            stored=False,
+        )
+    text = call.store.create_customer_token(call.scope, customer_id, params.text("card"))
+    return _answer(call, text, "token", paths)
+
+
+def retrieve_token(call: Call) -> str:
+    """GET /v1/tokens/{id}."""
+    paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "token")
+    return _answer(call, call.store.get_token(call.scope, call.args[0]), "token", paths)
+
+
+# ---------------------------------------------------------------------- payment methods
+
+CREATE_PAYMENT_METHOD = Spec(
+    {
+        "type": Choice(tuple(PAYMENT_METHOD_TYPES)),
+        "card": Hash({"token": Text()}, documented=frozenset({"number", "exp_month", "exp_year", "cvc"})),
+        "billing_details": BILLING_DETAILS,
+        "customer": Text(),
+        "payment_method": Text(),
+        "metadata": Metadata(),
+        **EXPAND,
+    },
+    documented=frozenset(set(PAYMENT_METHOD_TYPES) - {"card"} | {"interac_present", "radar_options"}),
+)
+UPDATE_PAYMENT_METHOD = Spec(
+    {
+        "billing_details": BILLING_DETAILS,
+        "card": Hash({"exp_month": Integer(1, 12), "exp_year": Integer()}),
+        "metadata": Metadata(),
+        **EXPAND,
+    },
+    documented=frozenset({"link", "us_bank_account", "allow_redisplay"}),
+)
+ATTACH = Spec({"customer": Text(), **EXPAND}, required=("customer",))
+LIST_PAYMENT_METHODS = Spec({**PAGINATION, "customer": Text(), "type": Choice(tuple(PAYMENT_METHOD_TYPES))})
+LIST_CUSTOMER_PAYMENT_METHODS = Spec(
+    {**PAGINATION, "type": Choice(tuple(PAYMENT_METHOD_TYPES))}, documented=frozenset({"allow_redisplay"})
+)
+
+
+def _billing(params: Params) -> JSON | None:
+    billing = params.hash("billing_details")
+    return None if billing is None else shapes.billing_details(billing.plain())
+
+
+def create_payment_method(call: Call) -> str:
+    """POST /v1/payment_methods: from `card[token]`, or a clone of a platform PaymentMethod."""
+    params = CREATE_PAYMENT_METHOD.parse(call.form)
+    paths = expand.check(params.strings("expand"), "payment_method")
+    source = params.text("payment_method")
+    if source is not None:
+        text = call.store.clone_payment_method(call.scope, params.text("customer"), source)
+        return _answer(call, text, "payment_method", paths)
+    if params.text("customer") is not None:
+        raise missing_parameter("payment_method")
+    payment_type = params.text("type")
+    if payment_type is None:
+        raise missing_parameter("type")
+    if payment_type != "card":
+        raise not_emulated(f"type={payment_type}")
+    card = params.hash("card")
+    token = None if card is None else card.text("token")
+    if token is None:
+        raise missing_parameter("card[token]" if card is not None else "card")
+    text = call.store.create_payment_method(call.scope, token, _billing(params), params.metadata())
+    return _answer(call, text, "payment_method", paths)
+
+
+def retrieve_payment_method(call: Call) -> str:
+    """GET /v1/payment_methods/{id}."""
+    paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "payment_method")
+    return _answer(call, call.store.get_payment_method(call.scope, call.args[0]), "payment_method", paths)
+
+
+def update_payment_method(call: Call) -> str:
+    """POST /v1/payment_methods/{id}."""
+    params = UPDATE_PAYMENT_METHOD.parse(call.form)
+    paths = expand.check(params.strings("expand"), "payment_method")
+    card = params.hash("card")
+    expiry = {} if card is None else {name: card.integer(name) for name in card.names()}
+    text = call.store.update_payment_method(
+        call.scope,
+        call.args[0],
+        _billing(params),
+        {name: value for name, value in expiry.items() if value is not None},
+        params.metadata(),
+    )
+    return _answer(call, text, "payment_method", paths)
+
+
+def attach_payment_method(call: Call) -> str:
+    """POST /v1/payment_methods/{id}/attach."""
+    params = ATTACH.parse(call.form)
+    paths = expand.check(params.strings("expand"), "payment_method")
+    text = call.store.attach_payment_method(call.scope, call.args[0], params.text("customer") or "")
+    return _answer(call, text, "payment_method", paths)
+
+
+def detach_payment_method(call: Call) -> str:
+    """POST /v1/payment_methods/{id}/detach."""
+    paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "payment_method")
+    return _answer(call, call.store.detach_payment_method(call.scope, call.args[0]), "payment_method", paths)
+
+
+def list_payment_methods(call: Call) -> str:
+    """GET /v1/payment_methods (`customer=` lists that customer's)."""
+    params = LIST_PAYMENT_METHODS.parse(call.form)
+    paths = _list_paths(params, "payment_method")
+    listing = call.store.list_payment_methods(
+        call.scope, params.text("customer"), _page(params), params.text("type"), param="customer", status=400
+    )
+    return _render_list(call, listing, "/v1/payment_methods", "payment_method", paths)
+
+
+def list_customer_payment_methods(call: Call) -> str:
+    """GET /v1/customers/{customer}/payment_methods."""
+    params = LIST_CUSTOMER_PAYMENT_METHODS.parse(call.form)
+    paths = _list_paths(params, "payment_method")
+    customer_id = call.args[0]
+    listing = call.store.list_payment_methods(
+        call.scope, customer_id, _page(params), params.text("type"), param="id", status=404
+    )
+    return _render_list(call, listing, f"/v1/customers/{customer_id}/payment_methods", "payment_method", paths)
+
+
+# ---------------------------------------------------------------------- the table
+
+ROUTES = (
+    Route("GET", "/v1/account", retrieve_own_account),
+    Route("GET", "/v1/accounts", list_accounts),
+    Route("POST", "/v1/accounts", create_account),
+    Route("GET", "/v1/accounts/{id}", retrieve_account),
+    Route("POST", "/v1/accounts/{id}", update_account),
+    Route("DELETE", "/v1/accounts/{id}", delete_account),
+    Route("GET", "/v1/customers", list_customers),
+    Route("POST", "/v1/customers", create_customer),
+    Route("GET", "/v1/customers/{id}", retrieve_customer),
+    Route("POST", "/v1/customers/{id}", update_customer),
+    Route("DELETE", "/v1/customers/{id}", delete_customer),
+    Route("GET", "/v1/customers/{customer}/sources", list_sources),
+    Route("POST", "/v1/customers/{customer}/sources", create_source),
+    Route("GET", "/v1/customers/{customer}/sources/{id}", retrieve_source),
+    Route("POST", "/v1/customers/{customer}/sources/{id}", update_source),
+    Route("DELETE", "/v1/customers/{customer}/sources/{id}", delete_source),
+    Route("GET", "/v1/customers/{customer}/payment_methods", list_customer_payment_methods),
+    Route("POST", "/v1/tokens", create_token),
+    Route("GET", "/v1/tokens/{id}", retrieve_token),
+    Route("GET", "/v1/payment_methods", list_payment_methods),
+    Route("POST", "/v1/payment_methods", create_payment_method),
+    Route("GET", "/v1/payment_methods/{id}", retrieve_payment_method),
+    Route("POST", "/v1/payment_methods/{id}", update_payment_method),
+    Route("POST", "/v1/payment_methods/{id}/attach", attach_payment_method),
+    Route("POST", "/v1/payment_methods/{id}/detach", detach_payment_method),
+)
+
+_BY_SHAPE: dict[tuple[str, int], list[tuple[Route, list[str]]]] = {}
+for _route in ROUTES:
+    _segments = _route.template.strip("/").split("/")
+    _BY_SHAPE.setdefault((_route.method, len(_segments)), []).append((_route, _segments))
+
+
+def match(method: str, path: str) -> tuple[Route, tuple[str, ...]] | None:
+    """The route for a request and the ids in its path, or None for an unrecognized URL."""
+    segments = path.strip("/").split("/") if path.startswith("/") and not path.endswith("/") else []
+    for route, template in _BY_SHAPE.get((method, len(segments)), ()):
+        args = []
+        for want, got in zip(template, segments, strict=True):
+            if want.startswith("{"):
+                if not got:
+                    break
+                args.append(unquote(got))
+            elif want != got:
+                break
+        else:
+            return route, tuple(args)
+    return None
