@@ -143,19 +143,15 @@ class Gateway:
             if failure.is_missing:
                 return None
             raise
-        if getattr(found, "deleted", False):
+        if found.to_dict().get("deleted"):
             return None
         return to_customer(found)
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def create_customer(
-        self, account: str | None, params: Mapping[str, Any], idempotency_key: str
-    ) -> Written:
+    def create_customer(self, account: str | None, params: Mapping[str, Any], idempotency_key: str) -> Written:
         return self._written(
-            lambda: self._client.v1.customers.create(
-                cast(Any, dict(params)), self._options(account, idempotency_key)
-            )
+            lambda: self._client.v1.customers.create(cast(Any, dict(params)), self._options(account, idempotency_key))
         )
 
     def update_customer(
@@ -241,30 +237,30 @@ class Gateway:
 
 
 def to_customer(obj: Any) -> Customer:
-    """A model Customer from a Stripe customer object (default_source expanded or an id)."""
-    source = obj.get("default_source")
+    """A model Customer from a Stripe customer object (default_source expanded, or an id)."""
+    data: Mapping[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else obj
+    source = data.get("default_source")
     fingerprint = last4 = None
-    if isinstance(source, Mapping) or hasattr(source, "get"):
+    if isinstance(source, Mapping):
         card = source if source.get("object") == "card" else source.get("card")
-        if card is not None and hasattr(card, "get"):
+        if isinstance(card, Mapping):
             fingerprint, last4 = card.get("fingerprint"), card.get("last4")
         source = source.get("id")
-    settings = obj.get("invoice_settings") or {}
-    default_pm = settings.get("default_payment_method")
-    if default_pm is not None and not isinstance(default_pm, str):
+    default_pm = (data.get("invoice_settings") or {}).get("default_payment_method")
+    if isinstance(default_pm, Mapping):
         default_pm = default_pm.get("id")
     return Customer(
-        id=obj["id"],
+        id=data["id"],
         fields=Fields(
-            email=obj.get("email"),
-            name=obj.get("name"),
-            phone=obj.get("phone"),
-            description=obj.get("description"),
-            metadata=frozen_map({str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}),
+            email=data.get("email"),
+            name=data.get("name"),
+            phone=data.get("phone"),
+            description=data.get("description"),
+            metadata=frozen_map({str(k): str(v) for k, v in (data.get("metadata") or {}).items()}),
         ),
         default_source=source,
         default_payment_method=default_pm,
         card_fingerprint=fingerprint,
         card_last4=last4,
-        created=int(obj.get("created") or 0),
+        created=int(data.get("created") or 0),
     )

@@ -1,0 +1,303 @@
+"""The `reconcile` command: parse options, call the modules, map errors to exit codes.
+
+Only this module prints. Every ReconcileError becomes one ``error: …`` line on stderr and
+exit code 1; ``--debug`` re-raises it with its traceback instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from reconcile import config
+from reconcile.errors import ConfigError, ExitCode, ReconcileError
+from reconcile.executor import Applier
+from reconcile.gateway import Gateway
+from reconcile.model import DesiredState, Mode
+from reconcile.observe import observe
+from reconcile.plan import Plan
+from reconcile.planner import plan as make_plan
+from reconcile.progress import ApplyProgress
+from reconcile.render import render
+from reconcile.report import ApplyReport, Outcome
+from reconcile.sandbox.command import sandbox_app
+from reconcile.sandbox.server import running_sandbox
+
+app = typer.Typer(
+    name="reconcile",
+    help="Keep Stripe Connect shared customers in the state a YAML file declares.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(sandbox_app, name="sandbox")
+
+SANDBOX_DB = Path(".reconcile") / "sandbox.sqlite3"
+SANDBOX_KEYS = {Mode.TEST: "sk_test_sandbox", Mode.LIVE: "sk_live_sandbox"}
+DEFAULT_MAX_RPS = {Mode.TEST: 20.0, Mode.LIVE: 80.0}
+
+FileArg = Annotated[Path, typer.Argument(help="The desired-state YAML file.", show_default=False)]
+ApiBase = Annotated[
+    str | None,
+    typer.Option("--api-base", envvar="STRIPE_API_BASE", help="Another Stripe-compatible API base URL."),
+]
+ApiKeyEnv = Annotated[str, typer.Option("--api-key-env", help="The variable that holds the Stripe secret key.")]
+Sandbox = Annotated[
+    bool, typer.Option("--sandbox", help="Run against an embedded local sandbox (kept under .reconcile/).")
+]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+Prune = Annotated[bool, typer.Option("--prune", help="Unshare copies we own that the file no longer declares.")]
+Accounts = Annotated[
+    list[str] | None, typer.Option("--account", metavar="ALIAS", help="Only these accounts (repeatable).")
+]
+Redact = Annotated[
+    bool | None,
+    typer.Option("--redact/--no-redact", help="Mask e-mails and phones (markdown masks them by default)."),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Where and how to reach Stripe for one command."""
+
+    api_key: str
+    api_base: str | None
+
+
+@app.command()
+def validate(file: FileArg, debug: Debug = False) -> None:
+    """Check a desired-state file offline; every problem is reported at once."""
+    with _errors(debug):
+        desired = config.load(file)
+        shares = sum(len(c.shares) for c in desired.customers)
+        typer.echo(
+            f"{file}: valid ({len(desired.customers)} customers, {len(desired.accounts)} accounts, {shares} shares)"
+        )
+
+
+@app.command("plan")
+def plan_command(
+    file: FileArg,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the plan as JSON to this file.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, json or markdown.")] = "text",
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes.")
+    ] = False,
+    prune: Prune = False,
+    account: Accounts = None,
+    redact: Redact = None,
+    api_base: ApiBase = None,
+    api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
+    sandbox: Sandbox = False,
+    debug: Debug = False,
+) -> None:
+    """Show what apply would change; writes nothing to Stripe."""
+    with _errors(debug):
+        if fmt not in ("text", "json", "markdown"):
+            raise ReconcileError(f"--format must be text, json or markdown, not '{fmt}'")
+        desired = config.load(file)
+        aliases = _aliases(desired, account)
+        with _connection(desired, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
+            gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=DEFAULT_MAX_RPS[desired.mode])
+            plan = _make_plan(gateway, desired, prune=prune, aliases=aliases)
+        masked = redact if redact is not None else fmt == "markdown"
+        typer.echo(render(plan, fmt, redact=masked, color=_color(sys.stdout)), nl=False)
+        if out is not None:
+            out.write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
+        if plan.conflicts:
+            raise ReconcileError(f"{_conflicts(plan)}; they are left untouched")
+        if detailed_exitcode and plan.has_changes:
+            raise typer.Exit(ExitCode.CHANGES)
+
+
+@app.command("apply")
+def apply_command(
+    file: FileArg,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without asking.")] = False,
+    prune: Prune = False,
+    account: Accounts = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Actions in flight at once.")] = 16,
+    max_rps: Annotated[
+        float | None,
+        typer.Option("--max-rps", min=0.1, help="Request rate ceiling [default: 20 in test mode, 80 in live mode]."),
+    ] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write the outcome as JSON here.")] = None,
+    redact: Redact = None,
+    api_base: ApiBase = None,
+    api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
+    sandbox: Sandbox = False,
+    debug: Debug = False,
+) -> None:
+    """Plan, show, ask, then make exactly those changes."""
+    with _errors(debug):
+        if file.suffix == ".json":
+            raise ReconcileError(f"{file}: applying a saved plan file is not supported yet; apply the YAML file")
+        desired = config.load(file)
+        aliases = _aliases(desired, account)
+        with _connection(desired, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
+            rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[desired.mode]
+            gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=rate)
+            plan = _make_plan(gateway, desired, prune=prune, aliases=aliases)
+            typer.echo(render(plan, "text", redact=bool(redact), color=_color(sys.stdout)), nl=False)
+            if not plan.has_changes:
+                if plan.conflicts:
+                    raise ReconcileError(f"{_conflicts(plan)}; nothing else to do")
+                return
+            _confirm(plan, auto_approve)
+            with ApplyProgress(total=len(plan.actions), enabled=_is_tty(sys.stderr)) as progress:
+                applier = Applier(gateway, owner=desired.owner, concurrency=concurrency, on_result=progress.advance)
+                outcome = applier.apply(plan)
+        _print_report(outcome)
+        if report is not None:
+            report.write_text(json.dumps(outcome.to_json(), indent=2) + "\n", encoding="utf-8")
+        if plan.conflicts:
+            raise ReconcileError(f"{_conflicts(plan)}; they were left untouched")
+        if outcome.return_code != ExitCode.OK:
+            raise typer.Exit(outcome.return_code)
+
+
+def _make_plan(gateway: Gateway, desired: DesiredState, *, prune: bool, aliases: list[str]) -> Plan:
+    observed = observe(gateway, desired, aliases=aliases)
+    return make_plan(desired, observed, prune=prune, accounts=aliases)
+
+
+def _aliases(desired: DesiredState, chosen: list[str] | None) -> list[str]:
+    if not chosen:
+        return list(desired.accounts)
+    unknown = [a for a in chosen if a not in desired.accounts]
+    if unknown:
+        declared = ", ".join(desired.accounts)
+        raise ReconcileError(f"--account: unknown account alias '{unknown[0]}' (declared: {declared})")
+    return list(dict.fromkeys(chosen))
+
+
+@contextlib.contextmanager
+def _connection(
+    desired: DesiredState, *, api_base: str | None, api_key_env: str, sandbox: bool
+) -> Iterator[Connection]:
+    """The key and base URL to use; with --sandbox, an embedded sandbox that holds the file's accounts."""
+    if sandbox:
+        SANDBOX_DB.parent.mkdir(parents=True, exist_ok=True)
+        key = SANDBOX_KEYS[desired.mode]
+        with running_sandbox(
+            SANDBOX_DB, api_keys=tuple(SANDBOX_KEYS.values()), accounts=desired.accounts.values()
+        ) as sb:
+            yield Connection(api_key=key, api_base=sb.url)
+        return
+    key = os.environ.get(api_key_env, "").strip()
+    if not key:
+        raise ReconcileError(
+            f"{api_key_env} is not set: export your Stripe secret key there (or try --sandbox to run locally)"
+        )
+    mode = key_mode(key)
+    if mode is None:
+        raise ReconcileError(f"{api_key_env} does not hold a Stripe secret key (expected sk_test_… or sk_live_…)")
+    if mode is not desired.mode:
+        raise ReconcileError(
+            f"{desired.path}: the file says mode: {desired.mode.value}, but {api_key_env} is a {mode.value}-mode key"
+        )
+    yield Connection(api_key=key, api_base=api_base)
+
+
+def key_mode(key: str) -> Mode | None:
+    """The mode a secret or restricted key belongs to, from its prefix."""
+    for prefix, mode in (
+        ("sk_test_", Mode.TEST),
+        ("rk_test_", Mode.TEST),
+        ("sk_live_", Mode.LIVE),
+        ("rk_live_", Mode.LIVE),
+    ):
+        if key.startswith(prefix):
+            return mode
+    return None
+
+
+def _confirm(plan: Plan, auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not _is_tty(sys.stdin):
+        raise ReconcileError("refusing to apply without confirmation: stdin is not a terminal (use --auto-approve)")
+    answer = typer.prompt(
+        f"Apply these {len(plan.actions)} changes? Only 'yes' is accepted", default="", show_default=False
+    )
+    if answer.strip() != "yes":
+        raise ReconcileError("apply cancelled; nothing was changed")
+
+
+def _print_report(outcome: ApplyReport) -> None:
+    for result in outcome.results:
+        if result.outcome is Outcome.DONE:
+            continue
+        request = f" (request {result.request_id})" if result.request_id else ""
+        typer.echo(f"{result.outcome.value}: {result.action.id}: {result.error}{request}", err=True)
+    typer.echo(
+        f"Apply {'complete' if outcome.complete else 'incomplete'}: {outcome.count(Outcome.DONE)} done, "
+        f"{outcome.count(Outcome.FAILED)} failed, {outcome.count(Outcome.SKIPPED)} skipped "
+        f"({outcome.requests} API requests in {outcome.seconds:.1f}s)."
+    )
+    if not outcome.complete:
+        typer.echo("Re-run apply to finish the job; what was done will not be done twice.", err=True)
+
+
+def _conflicts(plan: Plan) -> str:
+    count = len(plan.conflicts)
+    return f"{count} conflict{'s' if count != 1 else ''} need{'s' if count == 1 else ''} attention"
+
+
+def _is_tty(stream: object) -> bool:
+    isatty: Callable[[], bool] | None = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _color(stream: object) -> bool:
+    return _is_tty(stream) and "NO_COLOR" not in os.environ
+
+
+@contextlib.contextmanager
+def _errors(debug: bool) -> Iterator[None]:
+    """Map every error to one line on stderr and exit code 1 (``--debug``: the traceback)."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort):
+        raise
+    except ConfigError as error:
+        if debug:
+            raise
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        _fail(f"{len(error.problems)} problem{'s' if len(error.problems) != 1 else ''} found")
+    except ReconcileError as error:
+        if debug:
+            raise
+        _fail(str(error))
+    except KeyboardInterrupt:
+        _fail("interrupted", code=130)
+    except Exception as error:
+        if debug:
+            raise
+        _fail(f"unexpected {type(error).__name__}: {_scrub(str(error))} (run with --debug for the traceback)")
+
+
+def _fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
+    typer.echo(f"error: {_scrub(message)}", err=True)
+    raise typer.Exit(code)
+
+
+def _scrub(text: str) -> str:
+    """No key reaches the terminal, even inside an unexpected error's text."""
+    for value in os.environ.values():
+        if value.startswith(("sk_", "rk_")) and len(value) > 8 and value in text:
+            text = text.replace(value, value[:8] + "****")
+    return text
+
+
+def main() -> None:
+    app()

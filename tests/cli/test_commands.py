@@ -1,0 +1,183 @@
+"""Commands as a user meets them: exit codes, one-line errors, nothing written on bad input, no key shown."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import BOOKSHOP, COFFEE, MARKETPLACE, Reconcile, lines, operations
+
+WriteFile = Callable[..., Path]
+
+
+def assert_one_line_error(result: Any, *fragments: str) -> None:
+    assert result.exit_code == 1, result.stdout + result.stderr
+    (line,) = lines(result.stderr)
+    assert line.startswith("error: ") or ".yaml:" in line
+    for fragment in fragments:
+        assert fragment in line
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_validate_accepts_a_good_file(reconcile: Reconcile, marketplace: Path) -> None:
+    result = reconcile("validate", marketplace)
+    assert result.exit_code == 0
+    assert "valid" in result.stdout
+
+
+BAD_INPUTS = {
+    "unknown alias": (
+        MARKETPLACE.replace("accounts: [coffee]", "accounts: [cofee]"),
+        "customers.bob.accounts[0]: unknown account alias 'cofee' (declared: bookshop, coffee)",
+    ),
+    "duplicate customer key": (MARKETPLACE + "  alice:\n    email: a2@example.com\n", "alice"),
+    "malformed account id": (MARKETPLACE.replace(COFFEE, "acc_oops"), "accounts.coffee"),
+    "malformed customer id": (
+        MARKETPLACE.replace("  bob:\n", "  bob:\n    id: cus-nope\n"),
+        "customers.bob.id",
+    ),
+    "source in live mode": (MARKETPLACE.replace("mode: test", "mode: live"), "payment"),
+    "bad e-mail": (MARKETPLACE.replace("bob@example.com", "bob-at-example"), "customers.bob.email"),
+    "same account under two aliases": (
+        MARKETPLACE.replace(f"coffee: {COFFEE}", f"coffee: {BOOKSHOP}"),
+        "accounts",
+    ),
+    "too much metadata": (
+        MARKETPLACE.replace("metadata: {tier: gold}", "metadata: {" + ", ".join(f"k{i}: v" for i in range(47)) + "}"),
+        "metadata",
+    ),
+    "schema: unknown field": (MARKETPLACE.replace("    name: Bob Builder\n", "    nmae: Bob Builder\n"), "nmae"),
+    "yaml syntax": (MARKETPLACE + "  carol: [unclosed\n", "stripe.yaml:"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+@pytest.mark.parametrize("command", ["validate", "plan", "apply"])
+def test_bad_input_exits_1_naming_file_and_line_and_touches_nothing(
+    case: str, command: str, reconcile: Reconcile, write_file: WriteFile, accounts: Any, sandbox: Any
+) -> None:
+    text, fragment = BAD_INPUTS[case]
+    path = write_file(text)
+    sandbox.reset_stats()
+
+    args = [command, path] + (["--auto-approve"] if command == "apply" else [])
+    result = reconcile(*args)
+
+    assert result.exit_code == 1
+    problems = [line for line in lines(result.stderr) if not line.startswith("error: ")]
+    assert problems, result.stderr
+    assert all(line.startswith(f"{path}:") for line in problems)
+    assert any(fragment in line for line in problems), result.stderr
+    assert lines(result.stderr)[-1].startswith("error: ")
+    assert "Traceback" not in result.stderr
+    assert operations(sandbox.stats()) == 0  # checked before any network call
+
+
+def test_missing_key_is_one_line_and_calls_nothing(reconcile: Reconcile, marketplace: Path, sandbox: Any) -> None:
+    sandbox.reset_stats()
+    result = reconcile("plan", marketplace, env={"STRIPE_API_KEY": None})
+    assert_one_line_error(result, "STRIPE_API_KEY is not set")
+    assert operations(sandbox.stats()) == 0
+
+
+def test_key_from_another_variable(reconcile: Reconcile, marketplace: Path, api_key: str) -> None:
+    result = reconcile(
+        "plan", marketplace, "--api-key-env", "SHOP_KEY", env={"STRIPE_API_KEY": None, "SHOP_KEY": api_key}
+    )
+    assert result.exit_code == 0, result.stderr
+
+
+def test_wrong_key_is_one_line_and_writes_nothing(reconcile: Reconcile, marketplace: Path, sandbox: Any) -> None:
+    wrong = "sk_test_WrongKeyDoNotPrint0000000000"
+    sandbox.reset_stats()
+    result = reconcile("apply", marketplace, "--auto-approve", env={"STRIPE_API_KEY": wrong})
+    assert_one_line_error(result, "rejected the API key")
+    assert wrong not in result.stdout + result.stderr
+    assert operations(sandbox.stats(), "POST") == 0
+
+
+def test_live_key_with_a_test_mode_file_runs_nothing(reconcile: Reconcile, marketplace: Path, sandbox: Any) -> None:
+    sandbox.reset_stats()
+    result = reconcile("plan", marketplace, env={"STRIPE_API_KEY": "sk_live_NotForTestMode000000000"})
+    assert_one_line_error(result, "mode: test", "live-mode key")
+    assert operations(sandbox.stats()) == 0
+
+
+def test_unconnected_account_is_named_with_its_alias(reconcile: Reconcile, write_file: WriteFile, sandbox: Any) -> None:
+    sandbox.add_account(BOOKSHOP)  # coffee is never connected
+    path = write_file(MARKETPLACE)
+    sandbox.reset_stats()
+    result = reconcile("apply", path, "--auto-approve")
+    assert_one_line_error(result, "account 'coffee'", COFFEE)
+    assert operations(sandbox.stats(), "POST") == 0
+
+
+def test_apply_without_a_terminal_refuses_unless_auto_approved(
+    reconcile: Reconcile, marketplace: Path, sandbox: Any
+) -> None:
+    sandbox.reset_stats()
+    result = reconcile("apply", marketplace)
+    assert_one_line_error(result, "--auto-approve")
+    assert operations(sandbox.stats(), "POST") == 0
+
+
+def test_unknown_account_option_is_refused(reconcile: Reconcile, marketplace: Path) -> None:
+    result = reconcile("plan", marketplace, "--account", "cofee")
+    assert_one_line_error(result, "unknown account alias 'cofee' (declared: bookshop, coffee)")
+
+
+def test_account_option_narrows_the_plan(reconcile: Reconcile, marketplace: Path) -> None:
+    result = reconcile("plan", marketplace, "--account", "bookshop", "--format", "json")
+    assert result.exit_code == 0
+    shares = [(a["customer_key"], a["account"]) for a in json.loads(result.stdout)["actions"] if a["action"] == "share"]
+    assert shares == [("alice", "bookshop")]
+
+
+def test_detailed_exitcode(reconcile: Reconcile, marketplace: Path) -> None:
+    assert reconcile("plan", marketplace).exit_code == 0
+    assert reconcile("plan", marketplace, "--detailed-exitcode").exit_code == 2
+    assert reconcile("apply", marketplace, "--auto-approve").exit_code == 0
+    assert reconcile("plan", marketplace, "--detailed-exitcode").exit_code == 0
+
+
+def test_plan_out_writes_the_json_plan(reconcile: Reconcile, marketplace: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    result = reconcile("plan", marketplace, "--out", out)
+    assert result.exit_code == 0
+    saved = json.loads(out.read_text())
+    assert saved["format_version"] == 1
+    assert saved["has_changes"] is True
+    assert saved["digest"] in result.stdout
+
+
+def test_markdown_masks_personal_data_unless_told_not_to(reconcile: Reconcile, marketplace: Path) -> None:
+    masked = reconcile("plan", marketplace, "--format", "markdown")
+    assert masked.exit_code == 0
+    assert "alice@example.com" not in masked.stdout
+    assert "+15555550100" not in masked.stdout
+    plain = reconcile("plan", marketplace, "--format", "markdown", "--no-redact")
+    assert "alice@example.com" in plain.stdout
+    redacted_text = reconcile("plan", marketplace, "--redact")
+    assert "alice@example.com" not in redacted_text.stdout
+
+
+def test_key_never_appears_in_any_output(
+    reconcile: Reconcile, marketplace: Path, api_key: str, tmp_path: Path, write_file: WriteFile
+) -> None:
+    outputs = []
+    for args in (
+        ("validate", marketplace),
+        ("plan", marketplace, "--format", "json", "--out", tmp_path / "plan.json"),
+        ("plan", marketplace, "--format", "markdown"),
+        ("apply", marketplace, "--auto-approve", "--report", tmp_path / "report.json"),
+        ("plan", marketplace, "--debug"),
+        ("plan", write_file(MARKETPLACE.replace("coffee: acct", "tea: acct"), "broken.yaml")),
+    ):
+        result = reconcile(*args)
+        outputs += [result.stdout, result.stderr]
+    outputs += [(tmp_path / "plan.json").read_text(), (tmp_path / "report.json").read_text()]
+    assert all(api_key not in text for text in outputs)
