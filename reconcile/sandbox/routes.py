@@ -50,7 +50,7 @@ class Route:
 
     @property
     def operation(self) -> str:
-        """The name stats use, e.g. `POST /v1/customers/{id}`."""
+        """The name stats use: the method and Stripe's own path template, e.g. `POST /v1/customers/{customer}`."""
         return f"{self.method} {self.template}"
 
 
@@ -254,13 +254,13 @@ def _connected(call: Call) -> str:
 
 
 def retrieve_account(call: Call) -> str:
-    """GET /v1/accounts/{id}."""
+    """GET /v1/accounts/{account}."""
     paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "account")
     return _answer(call, call.store.get_account(_connected(call)), "account", paths)
 
 
 def update_account(call: Call) -> str:
-    """POST /v1/accounts/{id}."""
+    """POST /v1/accounts/{account}."""
     params = UPDATE_ACCOUNT.parse(call.form)
     paths = expand.check(params.strings("expand"), "account")
     text = call.store.update_account(_connected(call), _account_fields(params), params.metadata())
@@ -268,7 +268,7 @@ def update_account(call: Call) -> str:
 
 
 def delete_account(call: Call) -> str:
-    """DELETE /v1/accounts/{id}."""
+    """DELETE /v1/accounts/{account}."""
     Spec({}).parse(call.form)
     return call.store.delete_account(_connected(call))
 
@@ -368,13 +368,13 @@ def create_customer(call: Call) -> str:
 
 
 def retrieve_customer(call: Call) -> str:
-    """GET /v1/customers/{id}."""
+    """GET /v1/customers/{customer}."""
     paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "customer")
     return _answer(call, call.store.get_customer(call.scope, call.args[0]), "customer", paths)
 
 
 def update_customer(call: Call) -> str:
-    """POST /v1/customers/{id}."""
+    """POST /v1/customers/{customer}."""
     params = UPDATE_CUSTOMER.parse(call.form)
     paths = expand.check(params.strings("expand"), "customer")
     text = call.store.update_customer(call.scope, call.args[0], customer_changes(params))
@@ -382,7 +382,7 @@ def update_customer(call: Call) -> str:
 
 
 def delete_customer(call: Call) -> str:
-    """DELETE /v1/customers/{id}."""
+    """DELETE /v1/customers/{customer}."""
     Spec({}).parse(call.form)
     return call.store.delete_customer(call.scope, call.args[0])
 
@@ -502,7 +502,7 @@ def create_token(call: Call) -> str:
 
 
 def retrieve_token(call: Call) -> str:
-    """GET /v1/tokens/{id}."""
+    """GET /v1/tokens/{token}."""
     paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "token")
     return _answer(call, call.store.get_token(call.scope, call.args[0]), "token", paths)
 
@@ -566,13 +566,13 @@ def create_payment_method(call: Call) -> str:
 
 
 def retrieve_payment_method(call: Call) -> str:
-    """GET /v1/payment_methods/{id}."""
+    """GET /v1/payment_methods/{payment_method}."""
     paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "payment_method")
     return _answer(call, call.store.get_payment_method(call.scope, call.args[0]), "payment_method", paths)
 
 
 def update_payment_method(call: Call) -> str:
-    """POST /v1/payment_methods/{id}."""
+    """POST /v1/payment_methods/{payment_method}."""
     params = UPDATE_PAYMENT_METHOD.parse(call.form)
     paths = expand.check(params.strings("expand"), "payment_method")
     card = params.hash("card")
@@ -588,7 +588,7 @@ def update_payment_method(call: Call) -> str:
 
 
 def attach_payment_method(call: Call) -> str:
-    """POST /v1/payment_methods/{id}/attach."""
+    """POST /v1/payment_methods/{payment_method}/attach."""
     params = ATTACH.parse(call.form)
     paths = expand.check(params.strings("expand"), "payment_method")
     text = call.store.attach_payment_method(call.scope, call.args[0], params.text("customer") or "")
@@ -596,7 +596,7 @@ def attach_payment_method(call: Call) -> str:
 
 
 def detach_payment_method(call: Call) -> str:
-    """POST /v1/payment_methods/{id}/detach."""
+    """POST /v1/payment_methods/{payment_method}/detach."""
     paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "payment_method")
     return _answer(call, call.store.detach_payment_method(call.scope, call.args[0]), "payment_method", paths)
 
@@ -628,14 +628,14 @@ ROUTES = (
     Route("GET", "/v1/account", retrieve_own_account),
     Route("GET", "/v1/accounts", list_accounts),
     Route("POST", "/v1/accounts", create_account),
-    Route("GET", "/v1/accounts/{id}", retrieve_account),
-    Route("POST", "/v1/accounts/{id}", update_account),
-    Route("DELETE", "/v1/accounts/{id}", delete_account),
+    Route("GET", "/v1/accounts/{account}", retrieve_account),
+    Route("POST", "/v1/accounts/{account}", update_account),
+    Route("DELETE", "/v1/accounts/{account}", delete_account),
     Route("GET", "/v1/customers", list_customers),
     Route("POST", "/v1/customers", create_customer),
-    Route("GET", "/v1/customers/{id}", retrieve_customer),
-    Route("POST", "/v1/customers/{id}", update_customer),
-    Route("DELETE", "/v1/customers/{id}", delete_customer),
+    Route("GET", "/v1/customers/{customer}", retrieve_customer),
+    Route("POST", "/v1/customers/{customer}", update_customer),
+    Route("DELETE", "/v1/customers/{customer}", delete_customer),
     Route("GET", "/v1/customers/{customer}/sources", list_sources),
     Route("POST", "/v1/customers/{customer}/sources", create_source),
     Route("GET", "/v1/customers/{customer}/sources/{id}", retrieve_source),
@@ -643,13 +643,13 @@ ROUTES = (
     Route("DELETE", "/v1/customers/{customer}/sources/{id}", delete_source),
     Route("GET", "/v1/customers/{customer}/payment_methods", list_customer_payment_methods),
     Route("POST", "/v1/tokens", create_token),
-    Route("GET", "/v1/tokens/{id}", retrieve_token),
+    Route("GET", "/v1/tokens/{token}", retrieve_token),
     Route("GET", "/v1/payment_methods", list_payment_methods),
     Route("POST", "/v1/payment_methods", create_payment_method),
-    Route("GET", "/v1/payment_methods/{id}", retrieve_payment_method),
-    Route("POST", "/v1/payment_methods/{id}", update_payment_method),
-    Route("POST", "/v1/payment_methods/{id}/attach", attach_payment_method),
-    Route("POST", "/v1/payment_methods/{id}/detach", detach_payment_method),
+    Route("GET", "/v1/payment_methods/{payment_method}", retrieve_payment_method),
+    Route("POST", "/v1/payment_methods/{payment_method}", update_payment_method),
+    Route("POST", "/v1/payment_methods/{payment_method}/attach", attach_payment_method),
+    Route("POST", "/v1/payment_methods/{payment_method}/detach", detach_payment_method),
 )
 
 _BY_SHAPE: dict[tuple[str, int], list[tuple[Route, list[str]]]] = {}

@@ -279,10 +279,7 @@ class Store:
         created = int(time.time())
         obj = shapes.customer(object_id, created, scope.livemode, _invoice_prefix(object_id))
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO objects (id, kind, account, livemode, created, json) VALUES (?, 'customer', ?, ?, ?, '')",
-                (object_id, scope.account, scope.livemode, created),
-            )
+            self._insert(db, scope, "customer", obj)
             self._apply_customer_changes(db, scope, obj, changes)
             self._save(db, obj, email=obj["email"])
         self._wrote()
