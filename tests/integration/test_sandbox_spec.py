@@ -1,0 +1,223 @@
+"""Sandbox: a session over every endpoint and error, through spec-proxy, with no answer outside the spec."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import stripe
+
+from reconcile.sandbox import Sandbox
+from reconcile.sandbox.routes import ROUTES
+
+SPEC_PROXY = Path(__file__).resolve().parents[1] / "spec" / "spec-proxy"
+
+# The requests of the session that are wrong on purpose, and what the proxy must say about each:
+# (method, path, kind, where). Every other exchange must be clean, both ways.
+DELIBERATE = {
+    ("POST", "/v1/customers", "invalid_request", "foo"),
+    ("POST", "/v1/customers", "invalid_request", "tax_exempt"),
+    ("GET", "/v1/customers", "invalid_request", "limit"),
+    ("GET", "/v1/customers/{customer}", "invalid_request", "expand"),
+    ("POST", "/v1/payment_methods/{payment_method}/attach", "invalid_request", "customer"),
+    ("GET", "/v1/foo", "unknown_operation", None),
+    ("PUT", "/v1/customers", "unknown_operation", None),
+}
+
+
+@pytest.fixture
+def proxy(sandbox: Sandbox, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """spec-proxy in front of the sandbox: its URL and its report file."""
+    report = tmp_path / "report.jsonl"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(SPEC_PROXY),
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            sandbox.url,
+            "--report",
+            str(report),
+            "--ignore",
+            "/_sandbox/",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    started = process.stderr.readline()
+    found = re.search(r"listening on 127\.0\.0\.1:(\d+)", started)
+    assert found, started
+    try:
+        yield f"http://127.0.0.1:{found.group(1)}", report
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+
+
+def fails(call: Callable[[], object], status: int) -> stripe.StripeError:
+    with pytest.raises(stripe.StripeError) as error:
+        call()
+    assert error.value.http_status == status, error.value
+    return error.value
+
+
+def plain(url: str, method: str, path: str, headers: dict[str, str], body: str | None = None) -> int:
+    address = urlsplit(url)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port)
+    connection.request(method, path, body=body, headers=headers)
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def session(api: stripe.StripeClient, url: str, sandbox: Sandbox, account: str) -> None:
+    on = {"stripe_account": account}
+    key = {"Authorization": "Bearer sk_test_sandbox"}
+
+    # accounts
+    api.v1.accounts.retrieve_current()
+    api.v1.accounts.retrieve_current(options=on)  # type: ignore[arg-type]
+    made = api.v1.accounts.create({"type": "custom", "email": "shop@example.com", "business_profile": {"name": "S"}})
+    api.v1.accounts.list({"limit": 2, "expand": ["data.settings"]})
+    api.v1.accounts.retrieve(made.id)
+    api.v1.accounts.update(made.id, {"metadata": {"a": "b"}})
+    api.v1.accounts.delete(made.id)
+    fails(lambda: api.v1.accounts.retrieve(made.id), 403)
+    fails(lambda: api.v1.customers.list(options={"stripe_account": "acct_1NotConnected"}), 403)
+
+    # customers
+    alice = api.v1.customers.create(
+        {"email": "alice@example.com", "name": "Alice", "phone": "+15555550100", "metadata": {"tier": "gold"}}
+        | {"source": "tok_visa", "address": {"city": "Paris"}, "preferred_locales": ["fr"]}  # type: ignore[operator]
+    )
+    bob = api.v1.customers.create({"email": "bob@example.com", "payment_method": "pm_card_mastercard"})
+    api.v1.customers.retrieve(alice.id, {"expand": ["default_source", "sources", "subscriptions", "tax_ids"]})
+    api.v1.customers.update(alice.id, {"metadata": {"tier": "", "n": "1"}, "description": "", "balance": 5})
+    api.v1.customers.update(alice.id, {"metadata": ""})
+    api.v1.customers.list({"limit": 1, "email": "alice@example.com", "created": {"gte": alice.created}})
+    api.v1.customers.list({"expand": ["data.default_source", "data.sources"]})
+    api.v1.customers.list({"ending_before": alice.id})
+    api.v1.customers.list({"starting_after": bob.id})
+    fails(lambda: api.v1.customers.retrieve("cus_nobody"), 404)
+    fails(lambda: api.v1.customers.create({"foo": "bar"}), 400)  # type: ignore[typeddict-unknown-key]
+    fails(lambda: api.v1.customers.create({"tax_exempt": "sometimes"}), 400)  # type: ignore[typeddict-item]
+    fails(lambda: api.v1.customers.create({"email": "not-an-email"}), 400)
+    fails(lambda: api.v1.customers.create({"coupon": "X"}), 400)
+    fails(lambda: api.v1.customers.create({"metadata": {"k" * 41: "v"}}), 400)
+    fails(lambda: api.v1.customers.retrieve(alice.id, {"expand": ["email"]}), 400)
+    assert plain(url, "GET", "/v1/customers?limit=abc", key) == 400
+    assert plain(url, "GET", "/v1/customers?limit=101", key) == 400
+    gone = api.v1.customers.create()
+    api.v1.customers.delete(gone.id)
+    api.v1.customers.retrieve(gone.id)
+    fails(lambda: api.v1.customers.update(gone.id, {"name": "x"}), 404)
+
+    # sources
+    card = api.v1.customers.payment_sources.create(alice.id, {"source": "tok_amex", "metadata": {"a": "b"}})
+    api.v1.customers.payment_sources.list(alice.id, {"object": "card", "limit": 5})
+    api.v1.customers.payment_sources.retrieve(alice.id, card.id)
+    api.v1.customers.payment_sources.update(alice.id, card.id, {"name": "A", "exp_month": 3})
+    api.v1.customers.payment_sources.delete(alice.id, card.id)
+    fails(lambda: api.v1.customers.payment_sources.retrieve(alice.id, card.id), 404)
+    fails(lambda: api.v1.customers.payment_sources.create(alice.id, {}), 400)  # type: ignore[typeddict-item]
+
+    # tokens
+    token = api.v1.tokens.create({"customer": alice.id}, on)  # type: ignore[arg-type]
+    api.v1.tokens.retrieve(token.id, options=on)  # type: ignore[arg-type]
+    copy = api.v1.customers.create({"email": "alice@example.com", "source": token.id}, on)  # type: ignore[arg-type]
+    fails(lambda: api.v1.customers.create({"source": token.id}, on), 400)  # type: ignore[arg-type]
+    fails(lambda: api.v1.tokens.create({"customer": alice.id}), 400)
+    fails(lambda: api.v1.tokens.create({"customer": "cus_nobody"}, on), 400)  # type: ignore[arg-type]
+    bare = api.v1.customers.create()
+    fails(lambda: api.v1.tokens.create({"customer": bare.id}, on), 400)  # type: ignore[arg-type]
+    fails(lambda: api.v1.tokens.retrieve("tok_nothing"), 404)
+    api.v1.customers.update(copy.id, {"source": "tok_visa"}, on)  # type: ignore[arg-type]
+
+    # payment methods
+    pm = api.v1.payment_methods.create({"type": "card", "card": {"token": "tok_visa"}, "metadata": {"a": "b"}})
+    api.v1.payment_methods.retrieve(pm.id)
+    api.v1.payment_methods.update(pm.id, {"billing_details": {"name": "Alice"}, "card": {"exp_year": 2040}})
+    api.v1.payment_methods.attach(pm.id, {"customer": alice.id})
+    api.v1.customers.update(alice.id, {"invoice_settings": {"default_payment_method": pm.id}})
+    api.v1.customers.retrieve(alice.id, {"expand": ["invoice_settings.default_payment_method"]})
+    api.v1.payment_methods.list({"customer": alice.id, "type": "card", "expand": ["data.customer"]})
+    api.v1.customers.payment_methods.list(alice.id, {"limit": 2})
+    api.v1.payment_methods.retrieve(str(alice.default_source), {"expand": ["customer"]})
+    clone = api.v1.payment_methods.create({"customer": alice.id, "payment_method": pm.id}, on)  # type: ignore[arg-type]
+    api.v1.customers.create({"payment_method": clone.id}, on)  # type: ignore[arg-type]
+    api.v1.payment_methods.list(options=on)  # type: ignore[arg-type]
+    api.v1.payment_methods.detach(pm.id)
+    fails(lambda: api.v1.payment_methods.attach(pm.id, {"customer": alice.id}), 400)
+    fails(lambda: api.v1.payment_methods.attach(pm.id, {}), 400)  # type: ignore[typeddict-item]
+    fails(lambda: api.v1.payment_methods.create({"customer": alice.id, "payment_method": pm.id}), 400)
+    fails(lambda: api.v1.payment_methods.retrieve("pm_nothing"), 404)
+
+    # auth and unknown URLs
+    assert plain(url, "GET", "/v1/customers", {}) == 401
+    assert plain(url, "GET", "/v1/customers", {"Authorization": "Bearer sk_test_wrong"}) == 401
+    assert plain(url, "GET", "/v1/foo", key) == 404
+    assert plain(url, "PUT", "/v1/customers", key, "email=a%40example.com") == 404
+
+    # idempotency
+    api.v1.customers.create({"email": "i@example.com"}, {"idempotency_key": "session-key"})
+    api.v1.customers.create({"email": "i@example.com"}, {"idempotency_key": "session-key"})
+    fails(lambda: api.v1.customers.create({"email": "j@example.com"}, {"idempotency_key": "session-key"}), 400)
+    sandbox.configure(latency_ms=500)
+    slow = threading.Thread(target=lambda: api.v1.customers.create({}, {"idempotency_key": "slow-key"}))
+    slow.start()
+    while sandbox.stats()["idempotency"]["in_flight"] == 0:  # type: ignore[index]
+        time.sleep(0.01)
+    fails(lambda: api.v1.customers.create({}, {"idempotency_key": "slow-key"}), 409)
+    slow.join()
+    sandbox.configure(latency_ms=0)
+
+    # rate limit and faults
+    sandbox.configure(rate_limit=0.001)
+    api.v1.customers.list()
+    fails(lambda: api.v1.customers.list(), 429)
+    sandbox.configure(rate_limit=0, fail_rate=1.0)
+    fails(lambda: api.v1.customers.list(), 500)
+    fails(lambda: api.v1.customers.create({"email": "f@example.com"}), 500)
+    sandbox.configure(fail_rate=0)
+
+
+def read_report(report: Path) -> list[dict[str, Any]]:
+    for _ in range(200):  # the proxy writes a line right after it answered
+        if report.exists():
+            break
+        time.sleep(0.01)
+    return [json.loads(line) for line in report.read_text().splitlines()]
+
+
+def test_every_answer_of_a_full_session_passes_the_spec(
+    proxy: tuple[str, Path], sandbox: Sandbox, make_account: Callable[..., str]
+) -> None:
+    url, report = proxy
+    api = stripe.StripeClient("sk_test_sandbox", base_addresses={"api": url}, max_network_retries=0)
+    session(api, url, sandbox, make_account("acct_1SpecSession0000"))
+    time.sleep(0.2)  # let the proxy append its last line
+    exchanges = read_report(report)
+    found = {
+        (entry["method"], entry["template"] or entry["path"], violation["kind"], violation.get("at"))
+        for entry in exchanges
+        for violation in entry["violations"]
+    }
+    assert [entry for entry in exchanges if entry.get("checker_error")] == []
+    assert found == DELIBERATE
+    answered = {(entry["method"], entry["template"]) for entry in exchanges}
+    assert {(route.method, route.template) for route in ROUTES} <= answered
+    statuses = {entry["status"] for entry in exchanges}
+    assert statuses == {200, 400, 401, 403, 404, 409, 429, 500}
