@@ -18,12 +18,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from . import routes
+from .db import SavedAnswer, Scope, dumps
 from .errors import API_ERROR, IDEMPOTENCY_ERROR, INVALID_REQUEST, ApiError, bad_param
 from .forms import Form, decode, pairs
 from .ids import new_id
 from .limits import Fault, Faults, RateLimiter
 from .stats import PLATFORM, Stats
-from .store import AccountNotConnected, SavedAnswer, Scope, Store, dumps
+from .store import AccountNotConnected, Store
 
 log = logging.getLogger(__name__)
 

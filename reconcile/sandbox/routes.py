@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from . import expand, shapes
+from .db import UNSET, Listing, Page, Scope, dumps
 from .errors import ApiError, invalid, missing_parameter, not_emulated
 from .forms import Form, FormValue
 from .params import (
@@ -24,7 +25,7 @@ from .params import (
     TimeRange,
 )
 from .shapes import JSON
-from .store import UNSET, AccountNotConnected, CustomerChanges, Listing, Page, Scope, Store, dumps
+from .store import AccountNotConnected, CustomerChanges, Store
 
 
 @dataclass(frozen=True, slots=True)

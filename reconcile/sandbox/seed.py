@@ -11,10 +11,11 @@ from typing import Any
 import yaml
 
 from . import routes
+from .db import Scope
 from .errors import ApiError
 from .forms import Form, FormValue
 from .ids import base62, is_account_id
-from .store import Scope, Store
+from .store import Store
 
 
 class SeedError(ValueError):

@@ -1,113 +1,30 @@
-"""SQLite state and Stripe's rules for accounts, customers, sources, tokens and PaymentMethods.
+"""Stripe's rules for accounts, customers, sources, tokens and PaymentMethods, over the SQLite state (db.py).
 
 Knows nothing about HTTP: callers pass a `Scope` (which account, which mode) and typed changes, and
 get Stripe objects back as JSON text, which is what is stored, so that a list is string assembly.
-Every rule Stripe enforces raises `ApiError`; a failed operation leaves no partial write behind.
+Every rule Stripe enforces raises `ApiError`; each operation is one transaction, so a refused one
+leaves nothing half-written (a token is not spent by a create that then fails).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import shapes
 from .cards import TEST_PAYMENT_METHODS, TEST_TOKENS, KnownCard, expiry_of_test_cards, fingerprint
+from .db import UNSET, Database, Listing, Page, SavedAnswer, Scope, Unset, dumps, load
 from .errors import ApiError, invalid, no_such
 from .ids import base62, new_id
 from .params import MetadataPatch
 from .shapes import JSON, CardDetails
 
-IDEMPOTENCY_TTL = 24 * 3600.0  # Stripe keeps an idempotency key's answer for 24 hours
 DEFAULT_TOKEN_TTL = 600.0  # seconds a customer token stays usable (Stripe: "a few minutes")
-_SEPARATORS = (",", ":")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS accounts (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    created INTEGER NOT NULL,
-    platform INTEGER NOT NULL DEFAULT 0,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    json TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS objects (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL,          -- customer | card | token | payment_method
-    account TEXT NOT NULL,       -- the account that owns it (the platform or a connected account)
-    livemode INTEGER NOT NULL,
-    parent TEXT,                 -- the customer a card or PaymentMethod is attached to
-    created INTEGER NOT NULL,
-    email TEXT,                  -- customers only, for the email filter
-    deleted INTEGER NOT NULL DEFAULT 0,
-    spent INTEGER NOT NULL DEFAULT 0,  -- token used, or PaymentMethod detached (neither usable again)
-    expires REAL,                -- tokens only
-    json TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS objects_by_scope ON objects (account, livemode, kind, deleted, seq);
-CREATE INDEX IF NOT EXISTS objects_by_parent ON objects (parent, kind, seq);
-CREATE TABLE IF NOT EXISTS idempotency (
-    account TEXT NOT NULL,
-    livemode INTEGER NOT NULL,
-    key TEXT NOT NULL,
-    created REAL NOT NULL,
-    request_hash TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    PRIMARY KEY (account, livemode, key)
-);
-"""
-
-
-def dumps(obj: object) -> str:
-    """Compact JSON, as stored and sent."""
-    return json.dumps(obj, separators=_SEPARATORS)
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Whose objects a request sees: an account (the platform or a connected one) in one mode."""
-
-    account: str
-    livemode: bool
-    connected: bool = False  # acting on a connected account through Stripe-Account
-
-    @property
-    def mode(self) -> str:
-        return "live" if self.livemode else "test"
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """Cursor pagination: newest first, `limit` items after `starting_after` or before `ending_before`."""
-
-    limit: int = 10
-    starting_after: str | None = None
-    ending_before: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """One page of a list: the objects' JSON texts, newest first."""
-
-    items: list[str]
-    has_more: bool
-
-
-class _Unset:
-    pass
-
-
-UNSET: Any = _Unset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,18 +35,8 @@ class CustomerChanges:
     metadata: MetadataPatch | None = None
     source: str | None = None  # a token (or test token) whose card becomes the default source
     payment_method: str | None = None  # create only: attach this PaymentMethod
-    default_payment_method: str | _Unset | None = UNSET  # invoice_settings[default_payment_method]
+    default_payment_method: str | Unset | None = UNSET  # invoice_settings[default_payment_method]
     default_source: str | None = None  # update only: an existing source to make the default
-
-
-@dataclass(frozen=True, slots=True)
-class SavedAnswer:
-    """The stored answer to an idempotent request."""
-
-    request_hash: str
-    status: int
-    body: str
-    request_id: str
 
 
 class Store:
@@ -138,40 +45,20 @@ class Store:
     def __init__(self, path: str | Path = ":memory:", *, token_ttl: float = DEFAULT_TOKEN_TTL) -> None:
         self.path = str(path)
         self.token_ttl = token_ttl
-        # One connection behind one lock: every operation is short, and this keeps each one a
-        # single serialisable transaction without SQLITE_BUSY handling.
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # durable across crashes of this process
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = Database(path)
         self.platform_id = self._platform_id()
-        self._connected = {
-            row[0] for row in self._db.execute("SELECT id FROM accounts WHERE platform = 0 AND deleted = 0")
-        }
+        with self._db.read() as db:
+            self._connected = {
+                row[0] for row in db.execute("SELECT id FROM accounts WHERE platform = 0 AND deleted = 0")
+            }
         self._writes = 0
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._db.close()
 
     def _platform_id(self) -> str:
-        with self._tx() as db:
+        with self._db.transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'platform'").fetchone()
             if row:
                 return str(row[0])
@@ -196,7 +83,7 @@ class Store:
 
     def add_account(self, account_id: str) -> None:
         """Connect an account with exactly this id; connecting one twice changes nothing."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             row = db.execute("SELECT deleted FROM accounts WHERE id = ?", (account_id,)).fetchone()
             if row is None:
                 obj = shapes.account(account_id, int(time.time()))
@@ -213,7 +100,7 @@ class Store:
         """A new connected account (`POST /v1/accounts`)."""
         account_id = new_id("acct")
         obj = shapes.account(account_id, int(time.time()), **fields)
-        with self._tx() as db:
+        with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO accounts (id, created, json) VALUES (?, ?, ?)",
                 (account_id, obj["created"], dumps(obj)),
@@ -223,15 +110,15 @@ class Store:
 
     def get_account(self, account_id: str) -> str:
         """The account object; unknown or deleted ids raise what `refuse_account` raises."""
-        with self._lock:
-            row = self._db.execute("SELECT json FROM accounts WHERE id = ? AND deleted = 0", (account_id,)).fetchone()
+        with self._db.read() as db:
+            row = db.execute("SELECT json FROM accounts WHERE id = ? AND deleted = 0", (account_id,)).fetchone()
         if row is None:
             raise AccountNotConnected(account_id)
         return str(row[0])
 
     def update_account(self, account_id: str, changes: Mapping[str, Any], metadata: MetadataPatch | None) -> str:
         """Change a connected account's fields and metadata."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             row = db.execute(
                 "SELECT json FROM accounts WHERE id = ? AND deleted = 0 AND platform = 0", (account_id,)
             ).fetchone()
@@ -250,7 +137,7 @@ class Store:
 
     def delete_account(self, account_id: str) -> str:
         """Disconnect and delete a connected account; its objects become unreachable."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             cursor = db.execute(
                 "UPDATE accounts SET deleted = 1 WHERE id = ? AND deleted = 0 AND platform = 0", (account_id,)
             )
@@ -262,7 +149,7 @@ class Store:
     def list_accounts(self, page: Page, created: Mapping[str, int]) -> Listing:
         """Connected accounts, newest first."""
         where, args = _created_filter("deleted = 0 AND platform = 0", (), created)
-        rows, has_more = self._page(
+        rows, has_more = self._db.page(
             "accounts",
             where,
             args,
@@ -278,17 +165,17 @@ class Store:
         object_id = customer_id or new_id("cus")
         created = int(time.time())
         obj = shapes.customer(object_id, created, scope.livemode, _invoice_prefix(object_id))
-        with self._tx() as db:
-            self._insert(db, scope, "customer", obj)
+        with self._db.transaction() as db:
+            self._db.insert(db, scope, "customer", obj)
             self._apply_customer_changes(db, scope, obj, changes)
-            self._save(db, obj, email=obj["email"])
+            self._db.save(db, obj)
         self._wrote()
         return dumps(obj)
 
     def get_customer(self, scope: Scope, customer_id: str) -> str:
         """The customer, or `{"id", "object": "customer", "deleted": true}` once deleted."""
-        with self._lock:
-            row = self._row(self._db, scope, "customer", customer_id)
+        with self._db.read() as db:
+            row = self._db.row(db, scope, "customer", customer_id)
         if row is None:
             raise self._missing(scope, "customer", customer_id, "id", 404)
         if row["deleted"]:
@@ -297,16 +184,16 @@ class Store:
 
     def update_customer(self, scope: Scope, customer_id: str, changes: CustomerChanges) -> str:
         """Apply an update; a deleted customer is gone for updates, as on Stripe."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             obj = self._live_customer(db, scope, customer_id, "id", 404)
             self._apply_customer_changes(db, scope, obj, changes)
-            self._save(db, obj, email=obj["email"])
+            self._db.save(db, obj)
         self._wrote()
         return dumps(obj)
 
     def delete_customer(self, scope: Scope, customer_id: str) -> str:
         """Delete a customer: its sources go with it and its PaymentMethods are detached."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             self._live_customer(db, scope, customer_id, "id", 404)
             db.execute("UPDATE objects SET deleted = 1 WHERE id = ?", (customer_id,))
             db.execute("UPDATE objects SET deleted = 1 WHERE parent = ? AND kind = 'card'", (customer_id,))
@@ -315,7 +202,7 @@ class Store:
             ).fetchall():
                 payment_method = json.loads(row[0])
                 payment_method["customer"] = None
-                self._save(db, payment_method, parent=None, spent=True)
+                self._db.save(db, payment_method, parent=None, spent=True)
         self._wrote()
         return dumps(shapes.deleted(customer_id, "customer"))
 
@@ -331,14 +218,14 @@ class Store:
             (scope.account, scope.livemode),
             lambda cursor_id: self._missing(scope, "customer", cursor_id, None, 400),
         )
-        rows, has_more = self._page("objects", where, args, page, cursor)
+        rows, has_more = self._db.page("objects", where, args, page, cursor)
         return Listing([row[0] for row in rows], has_more)
 
     def customer_object(self, scope: Scope, customer_id: str) -> JSON | None:
         """A live customer as a dict, for expansions (None when absent)."""
-        with self._lock:
-            row = self._row(self._db, scope, "customer", customer_id)
-        return None if row is None or row["deleted"] else _load(row)
+        with self._db.read() as db:
+            row = self._db.row(db, scope, "customer", customer_id)
+        return None if row is None or row["deleted"] else load(row)
 
     def _apply_customer_changes(
         self, db: sqlite3.Connection, scope: Scope, obj: JSON, changes: CustomerChanges
@@ -360,7 +247,7 @@ class Store:
             obj["default_source"] = card["id"]
         if changes.payment_method is not None:
             self._attach(db, scope, changes.payment_method, customer_id, "payment_method", 400)
-        if not isinstance(changes.default_payment_method, _Unset):
+        if not isinstance(changes.default_payment_method, Unset):
             wanted = changes.default_payment_method
             if wanted is not None:
                 self._require_attached(db, scope, wanted, customer_id)
@@ -369,29 +256,29 @@ class Store:
     def _live_customer(
         self, db: sqlite3.Connection, scope: Scope, customer_id: str, param: str | None, status: int
     ) -> JSON:
-        row = self._row(db, scope, "customer", customer_id)
+        row = self._db.row(db, scope, "customer", customer_id)
         if row is None or row["deleted"]:
             raise self._missing(scope, "customer", customer_id, param, status)
-        return _load(row)
+        return load(row)
 
     # ------------------------------------------------------------------ sources
 
     def add_source(self, scope: Scope, customer_id: str, source: str, metadata: MetadataPatch | None) -> str:
         """Attach a card from a token; it becomes the default source if the customer had none."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             customer = self._live_customer(db, scope, customer_id, "id", 404)
             card = self._new_card(db, scope, source, "source", customer_id, metadata)
             if not customer["default_source"]:
                 customer["default_source"] = card["id"]
-                self._save(db, customer)
+                self._db.save(db, customer)
         self._wrote()
         return dumps(card)
 
     def get_source(self, scope: Scope, customer_id: str, source_id: str) -> str:
         """One source of a customer."""
-        with self._lock:
-            self._live_customer(self._db, scope, customer_id, "id", 404)
-            row = self._source_row(self._db, customer_id, source_id)
+        with self._db.read() as db:
+            self._live_customer(db, scope, customer_id, "id", 404)
+            row = self._source_row(db, customer_id, source_id)
         if row is None:
             raise no_such("source", source_id)
         return str(row["json"])
@@ -405,22 +292,22 @@ class Store:
         metadata: MetadataPatch | None,
     ) -> str:
         """Change a card's holder name, address, expiry or metadata."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             self._live_customer(db, scope, customer_id, "id", 404)
             row = self._source_row(db, customer_id, source_id)
             if row is None:
                 raise no_such("source", source_id)
-            card = _load(row)
+            card = load(row)
             card.update(fields)
             if metadata is not None:
                 card["metadata"] = metadata.apply(card["metadata"])
-            self._save(db, card)
+            self._db.save(db, card)
         self._wrote()
         return dumps(card)
 
     def delete_source(self, scope: Scope, customer_id: str, source_id: str) -> str:
         """Delete a card; if it was the default, the newest remaining card becomes the default."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             customer = self._live_customer(db, scope, customer_id, "id", 404)
             if self._source_row(db, customer_id, source_id) is None:
                 raise no_such("source", source_id)
@@ -430,8 +317,8 @@ class Store:
 
     def list_sources(self, scope: Scope, customer_id: str, page: Page, object_type: str | None) -> Listing:
         """A customer's cards, newest first (the sandbox has no bank accounts or Sources)."""
-        with self._lock:
-            self._live_customer(self._db, scope, customer_id, "id", 404)
+        with self._db.read() as db:
+            self._live_customer(db, scope, customer_id, "id", 404)
         if object_type not in (None, "card"):
             return Listing([], False)
         cursor = (
@@ -439,16 +326,16 @@ class Store:
             (customer_id,),
             lambda cursor_id: no_such("source", cursor_id, None, status=400),
         )
-        rows, has_more = self._page(
+        rows, has_more = self._db.page(
             "objects", "parent = ? AND kind = 'card' AND deleted = 0", (customer_id,), page, cursor
         )
         return Listing([row[0] for row in rows], has_more)
 
     def source_object(self, scope: Scope, source_id: str) -> JSON | None:
         """A live card of the scope as a dict, for expansions."""
-        with self._lock:
-            row = self._row(self._db, scope, "card", source_id)
-        return None if row is None or row["deleted"] else _load(row)
+        with self._db.read() as db:
+            row = self._db.row(db, scope, "card", source_id)
+        return None if row is None or row["deleted"] else load(row)
 
     def _source_row(self, db: sqlite3.Connection, customer_id: str, source_id: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = db.execute(
@@ -471,7 +358,7 @@ class Store:
             customer["invoice_settings"]["default_payment_method"] = None
             changed = True
         if changed:
-            self._save(db, customer)
+            self._db.save(db, customer)
 
     def _new_card(
         self,
@@ -486,7 +373,7 @@ class Store:
         card = shapes.card(card_id, details, customer_id)
         if metadata is not None:
             card["metadata"] = metadata.apply({})
-        self._insert(db, scope, "card", card, parent=customer_id)
+        self._db.insert(db, scope, "card", card, parent=customer_id)
         return card
 
     # ------------------------------------------------------------------ tokens
@@ -500,7 +387,7 @@ class Store:
                 "customer",
             )
         platform = Scope(self.platform_id, scope.livemode)
-        with self._tx() as db:
+        with self._db.transaction() as db:
             customer = self._live_customer(db, platform, customer_id, "customer", 400)
             wanted = card_id or customer["default_source"]
             if not wanted:
@@ -510,22 +397,22 @@ class Store:
                 raise invalid(
                     f"Customer {customer_id} does not have a linked source with ID {wanted}.", "card", "missing"
                 )
-            details = CardDetails.of_card(_load(row))
+            details = CardDetails.of_card(load(row))
             obj = self._new_token(db, scope, details)
         self._wrote()
         return dumps(obj)
 
     def get_token(self, scope: Scope, token_id: str) -> str:
         """A token of this account; expired tokens are gone."""
-        with self._lock:
-            row = self._row(self._db, scope, "token", token_id)
+        with self._db.read() as db:
+            row = self._db.row(db, scope, "token", token_id)
         if row is None or row["expires"] <= time.time():
             raise self._missing(scope, "token", token_id, "token", 404)
         return str(row["json"])
 
     def _new_token(self, db: sqlite3.Connection, scope: Scope, details: CardDetails) -> JSON:
         obj = shapes.token(new_id("tok"), int(time.time()), scope.livemode, shapes.card(new_id("card"), details, None))
-        self._insert(db, scope, "token", obj, expires=time.time() + self.token_ttl)
+        self._db.insert(db, scope, "token", obj, expires=time.time() + self.token_ttl)
         return obj
 
     def _spend_token(self, db: sqlite3.Connection, scope: Scope, source: str, param: str) -> tuple[str, CardDetails]:
@@ -534,14 +421,14 @@ class Store:
         if known is not None and not scope.livemode:
             return new_id("card"), self._test_card(known)
         label = "source" if source.startswith("src_") else "token"
-        row = self._row(db, scope, "token", source) if source.startswith("tok_") else None
+        row = self._db.row(db, scope, "token", source) if source.startswith("tok_") else None
         if row is None or row["expires"] <= time.time():
             raise no_such(label, source, param, status=400)
         if row["spent"]:
             raise invalid(f"You cannot use a Stripe token more than once: {source}.", param, "token_already_used")
-        obj = _load(row)
+        obj = load(row)
         obj["used"] = True
-        self._save(db, obj, spent=True)
+        self._db.save(db, obj, spent=True)
         return obj["card"]["id"], CardDetails.of_card(obj["card"])
 
     def _test_card(self, known: KnownCard) -> CardDetails:
@@ -562,7 +449,7 @@ class Store:
         self, scope: Scope, token: str, billing: JSON | None, metadata: MetadataPatch | None
     ) -> str:
         """A card PaymentMethod from `card[token]` (a test token or a token of this account)."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             _, details = self._spend_token(db, scope, token, "card[token]")
             obj = self._new_payment_method(db, scope, details, billing, metadata)
         self._wrote()
@@ -577,7 +464,7 @@ class Store:
                 "payment_method",
             )
         platform = Scope(self.platform_id, scope.livemode)
-        with self._tx() as db:
+        with self._db.transaction() as db:
             if customer_id is not None:
                 self._live_customer(db, platform, customer_id, "customer", 400)
             original = self._payment_method(db, platform, source_id, "payment_method", 400)
@@ -605,14 +492,14 @@ class Store:
 
     def get_payment_method(self, scope: Scope, payment_method_id: str) -> str:
         """A PaymentMethod, or a customer's card seen as one."""
-        with self._lock:
-            return dumps(self._payment_method(self._db, scope, payment_method_id, "payment_method", 404))
+        with self._db.read() as db:
+            return dumps(self._payment_method(db, scope, payment_method_id, "payment_method", 404))
 
     def payment_method_object(self, scope: Scope, payment_method_id: str) -> JSON | None:
         """A PaymentMethod as a dict, for expansions."""
         try:
-            with self._lock:
-                return self._payment_method(self._db, scope, payment_method_id, None, 404)
+            with self._db.read() as db:
+                return self._payment_method(db, scope, payment_method_id, None, 404)
         except ApiError:
             return None
 
@@ -625,42 +512,42 @@ class Store:
         metadata: MetadataPatch | None,
     ) -> str:
         """Change billing details, card expiry or metadata."""
-        with self._tx() as db:
-            row = self._row(db, scope, "payment_method", payment_method_id)
+        with self._db.transaction() as db:
+            row = self._db.row(db, scope, "payment_method", payment_method_id)
             if row is None:
                 raise self._missing(scope, "PaymentMethod", payment_method_id, "payment_method", 404)
-            obj = _load(row)
+            obj = load(row)
             if billing is not None:
                 obj["billing_details"] = billing
             obj["card"].update(card)
             if metadata is not None:
                 obj["metadata"] = metadata.apply(obj["metadata"])
-            self._save(db, obj)
+            self._db.save(db, obj)
         self._wrote()
         return dumps(obj)
 
     def attach_payment_method(self, scope: Scope, payment_method_id: str, customer_id: str) -> str:
         """Attach a PaymentMethod (or a test `pm_card_*` id, which makes a new one) to a customer."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             obj = self._attach(db, scope, payment_method_id, customer_id, "payment_method", 404)
         self._wrote()
         return dumps(obj)
 
     def detach_payment_method(self, scope: Scope, payment_method_id: str) -> str:
         """Detach a PaymentMethod; Stripe never lets a detached one be attached again."""
-        with self._tx() as db:
-            card_row = self._row(db, scope, "card", payment_method_id)
+        with self._db.transaction() as db:
+            card_row = self._db.row(db, scope, "card", payment_method_id)
             if card_row is not None and not card_row["deleted"]:
                 # A card source detached through the PaymentMethods API is deleted from its customer.
-                card = _load(card_row)
+                card = load(card_row)
                 customer = self._live_customer(db, scope, card["customer"], None, 404)
                 self._delete_card(db, customer, payment_method_id)
                 card["customer"] = None
                 return dumps(shapes.card_as_payment_method(card, card_row["created"], scope.livemode))
-            row = self._row(db, scope, "payment_method", payment_method_id)
+            row = self._db.row(db, scope, "payment_method", payment_method_id)
             if row is None:
                 raise self._missing(scope, "PaymentMethod", payment_method_id, "payment_method", 404)
-            obj = _load(row)
+            obj = load(row)
             customer_id = obj["customer"]
             if customer_id is None:
                 raise invalid(
@@ -671,9 +558,9 @@ class Store:
             customer = self._live_customer(db, scope, customer_id, None, 404)
             if customer["invoice_settings"]["default_payment_method"] == payment_method_id:
                 customer["invoice_settings"]["default_payment_method"] = None
-                self._save(db, customer)
+                self._db.save(db, customer)
             obj["customer"] = None
-            self._save(db, obj, parent=None, spent=True)
+            self._db.save(db, obj, parent=None, spent=True)
         self._wrote()
         return dumps(obj)
 
@@ -691,21 +578,21 @@ class Store:
         if payment_type not in (None, "card"):
             return Listing([], False)
         args: tuple[object, ...]
-        with self._lock:
+        with self._db.read() as db:
             if customer_id is None:
                 where, args = (
                     "account = ? AND livemode = ? AND kind = 'payment_method' AND deleted = 0",
                     (scope.account, scope.livemode),
                 )
             else:
-                self._live_customer(self._db, scope, customer_id, param, status)
+                self._live_customer(db, scope, customer_id, param, status)
                 where, args = "parent = ? AND kind IN ('payment_method', 'card') AND deleted = 0", (customer_id,)
         cursor = (
             "account = ? AND livemode = ? AND kind IN ('payment_method', 'card')",
             (scope.account, scope.livemode),
             lambda cursor_id: self._missing(scope, "PaymentMethod", cursor_id, None, 400),
         )
-        rows, has_more = self._page("objects", where, args, page, cursor, columns="json, kind, created")
+        rows, has_more = self._db.page("objects", where, args, page, cursor, columns="json, kind, created")
         items = [
             row[0]
             if row[1] != "card"
@@ -730,18 +617,18 @@ class Store:
             billing=billing,
             metadata=metadata.apply({}) if metadata else None,
         )
-        self._insert(db, scope, "payment_method", obj)
+        self._db.insert(db, scope, "payment_method", obj)
         return obj
 
     def _payment_method(
         self, db: sqlite3.Connection, scope: Scope, payment_method_id: str, param: str | None, status: int
     ) -> JSON:
-        row = self._row(db, scope, "payment_method", payment_method_id)
+        row = self._db.row(db, scope, "payment_method", payment_method_id)
         if row is not None:
-            return _load(row)
-        card_row = self._row(db, scope, "card", payment_method_id)
+            return load(row)
+        card_row = self._db.row(db, scope, "card", payment_method_id)
         if card_row is not None and not card_row["deleted"]:
-            return shapes.card_as_payment_method(_load(card_row), card_row["created"], scope.livemode)
+            return shapes.card_as_payment_method(load(card_row), card_row["created"], scope.livemode)
         raise self._missing(scope, "PaymentMethod", payment_method_id, param, status)
 
     def _attach(
@@ -752,10 +639,10 @@ class Store:
         if known is not None and not scope.livemode:
             obj = self._new_payment_method(db, scope, self._test_card(known), None, None)
         else:
-            row = self._row(db, scope, "payment_method", payment_method_id)
+            row = self._db.row(db, scope, "payment_method", payment_method_id)
             if row is None:
                 raise self._missing(scope, "PaymentMethod", payment_method_id, param, status)
-            obj = _load(row)
+            obj = load(row)
             if row["spent"]:
                 raise invalid(
                     "This PaymentMethod was previously used without being attached to a Customer or was "
@@ -767,7 +654,7 @@ class Store:
             if obj["customer"] is not None:
                 raise invalid("The payment method you provided has already been attached to a customer.", param)
         obj["customer"] = customer_id
-        self._save(db, obj, parent=customer_id)
+        self._db.save(db, obj, parent=customer_id)
         return obj
 
     def _require_attached(self, db: sqlite3.Connection, scope: Scope, payment_method_id: str, customer_id: str) -> None:
@@ -778,7 +665,7 @@ class Store:
             (payment_method_id, customer_id),
         ).fetchone()
         if row is None:
-            if self._row(db, scope, "payment_method", payment_method_id) is None:
+            if self._db.row(db, scope, "payment_method", payment_method_id) is None:
                 raise no_such("PaymentMethod", payment_method_id, param, status=400)
             raise invalid(
                 f"The customer does not have a payment method with the ID {payment_method_id}. "
@@ -791,154 +678,39 @@ class Store:
 
     def saved_answer(self, scope: Scope, key: str) -> SavedAnswer | None:
         """The answer stored for an idempotency key of this account and mode, if not expired."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT request_hash, status, body, request_id FROM idempotency "
-                "WHERE account = ? AND livemode = ? AND key = ? AND created > ?",
-                (scope.account, scope.livemode, key, time.time() - IDEMPOTENCY_TTL),
-            ).fetchone()
-        return None if row is None else SavedAnswer(row[0], row[1], row[2], row[3])
+        return self._db.saved_answer(scope, key)
 
     def save_answer(self, scope: Scope, key: str, answer: SavedAnswer) -> None:
-        """Keep an answer for its key for 24 hours (an expired answer under the key is replaced)."""
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO idempotency "
-                "(account, livemode, key, created, request_hash, status, body, request_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    scope.account,
-                    scope.livemode,
-                    key,
-                    time.time(),
-                    answer.request_hash,
-                    answer.status,
-                    answer.body,
-                    answer.request_id,
-                ),
-            )
+        """Keep an answer for its key for 24 hours."""
+        self._db.save_answer(scope, key, answer)
 
     # ------------------------------------------------------------------ helpers
 
     def customer_ids(self, scope: Scope) -> set[str]:
         """Ids of every customer of the scope, deleted ones included (for seeding)."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._db.read() as db:
+            rows = db.execute(
                 "SELECT id FROM objects WHERE account = ? AND livemode = ? AND kind = 'customer'",
                 (scope.account, scope.livemode),
             ).fetchall()
         return {row[0] for row in rows}
 
     def _wrote(self) -> None:
-        # Drop expired idempotency keys now and then rather than on every write.
+        # Drop expired idempotency answers now and then rather than on every write.
         self._writes += 1
         if self._writes % 1000 == 0:
-            with self._lock:
-                self._db.execute("DELETE FROM idempotency WHERE created <= ?", (time.time() - IDEMPOTENCY_TTL,))
-
-    def _row(self, db: sqlite3.Connection, scope: Scope, kind: str, object_id: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = db.execute(
-            "SELECT * FROM objects WHERE id = ? AND kind = ? AND account = ? AND livemode = ?",
-            (object_id, kind, scope.account, scope.livemode),
-        ).fetchone()
-        return row
+            self._db.forget_expired_answers()
 
     def _missing(self, scope: Scope, label: str, object_id: str, param: str | None, status: int) -> ApiError:
         error = no_such(label, object_id, param, status=status)
         kind = {"PaymentMethod": "payment_method"}.get(label, label)
-        with self._lock:
-            other = self._db.execute(
-                "SELECT 1 FROM objects WHERE id = ? AND kind = ? AND account = ? AND livemode = ?",
-                (object_id, kind, scope.account, not scope.livemode),
-            ).fetchone()
-        if other:
+        if self._db.in_other_mode(scope, kind, object_id):
             # Stripe's hint when the id exists in the other mode.
             used, exists = ("live", "test") if scope.livemode else ("test", "live")
             error.message += (
                 f"; a similar object exists in {exists} mode, but a {used} mode key was used to make this request."
             )
         return error
-
-    def _insert(
-        self,
-        db: sqlite3.Connection,
-        scope: Scope,
-        kind: str,
-        obj: JSON,
-        *,
-        parent: str | None = None,
-        expires: float | None = None,
-    ) -> None:
-        db.execute(
-            "INSERT INTO objects (id, kind, account, livemode, parent, created, expires, json) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                obj["id"],
-                kind,
-                scope.account,
-                scope.livemode,
-                parent,
-                obj.get("created", int(time.time())),
-                expires,
-                dumps(obj),
-            ),
-        )
-
-    def _save(
-        self,
-        db: sqlite3.Connection,
-        obj: JSON,
-        *,
-        email: str | _Unset | None = UNSET,
-        parent: str | _Unset | None = UNSET,
-        spent: bool | None = None,
-    ) -> None:
-        sets: list[str] = ["json = ?"]
-        args: list[object] = [dumps(obj)]
-        if not isinstance(email, _Unset):
-            sets.append("email = ?")
-            args.append(email)
-        if not isinstance(parent, _Unset):
-            sets.append("parent = ?")
-            args.append(parent)
-        if spent is not None:
-            sets.append("spent = ?")
-            args.append(spent)
-        db.execute(f"UPDATE objects SET {', '.join(sets)} WHERE id = ?", (*args, obj["id"]))
-
-    def _page(
-        self,
-        table: str,
-        where: str,
-        args: tuple[object, ...],
-        page: Page,
-        cursor: tuple[str, tuple[object, ...], Callable[[str], ApiError]],
-        *,
-        columns: str = "json",
-    ) -> tuple[list[sqlite3.Row], bool]:
-        """Rows of one page, newest first; `cursor` says where a cursor id must be found, and the error if not."""
-        cursor_id = page.starting_after or page.ending_before
-        order = "DESC"
-        with self._lock:
-            if cursor_id is not None:
-                cursor_where, cursor_args, missing = cursor
-                row = self._db.execute(
-                    f"SELECT seq FROM {table} WHERE id = ? AND {cursor_where}", (cursor_id, *cursor_args)
-                ).fetchone()
-                if row is None:
-                    raise missing(cursor_id)
-                if page.starting_after is not None:
-                    where, args = where + " AND seq < ?", (*args, row[0])
-                else:
-                    where, args, order = where + " AND seq > ?", (*args, row[0]), "ASC"
-            rows = self._db.execute(
-                f"SELECT {columns} FROM {table} WHERE {where} ORDER BY seq {order} LIMIT ?", (*args, page.limit + 1)
-            ).fetchall()
-        has_more = len(rows) > page.limit
-        rows = rows[: page.limit]
-        if order == "ASC":
-            rows.reverse()
-        return rows, has_more
 
 
 class AccountNotConnected(Exception):
@@ -947,11 +719,6 @@ class AccountNotConnected(Exception):
     def __init__(self, account_id: str) -> None:
         super().__init__(account_id)
         self.account_id = account_id
-
-
-def _load(row: sqlite3.Row) -> JSON:
-    obj: JSON = json.loads(row["json"])
-    return obj
 
 
 def _created_filter(where: str, args: tuple[object, ...], bounds: Mapping[str, int]) -> tuple[str, tuple[object, ...]]:

@@ -1,0 +1,282 @@
+"""The SQLite side of the store: schema, one connection behind a lock, objects kept as JSON text."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ApiError
+
+IDEMPOTENCY_TTL = 24 * 3600.0  # Stripe keeps an idempotency key's answer for 24 hours
+_SEPARATORS = (",", ":")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    created INTEGER NOT NULL,
+    platform INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS objects (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,          -- customer | card | token | payment_method
+    account TEXT NOT NULL,       -- the account that owns it (the platform or a connected account)
+    livemode INTEGER NOT NULL,
+    parent TEXT,                 -- the customer a card or PaymentMethod is attached to
+    created INTEGER NOT NULL,
+    email TEXT,                  -- customers only, for the email filter
+    deleted INTEGER NOT NULL DEFAULT 0,
+    spent INTEGER NOT NULL DEFAULT 0,  -- token used, or PaymentMethod detached (neither usable again)
+    expires REAL,                -- tokens only
+    json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS objects_by_scope ON objects (account, livemode, kind, deleted, seq);
+CREATE INDEX IF NOT EXISTS objects_by_parent ON objects (parent, kind, seq);
+CREATE TABLE IF NOT EXISTS idempotency (
+    account TEXT NOT NULL,
+    livemode INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    created REAL NOT NULL,
+    request_hash TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    PRIMARY KEY (account, livemode, key)
+);
+"""
+
+JSON = dict[str, Any]
+
+
+def dumps(obj: object) -> str:
+    """Compact JSON, as stored and sent."""
+    return json.dumps(obj, separators=_SEPARATORS)
+
+
+def load(row: sqlite3.Row) -> JSON:
+    """The object a row holds."""
+    obj: JSON = json.loads(row["json"])
+    return obj
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose objects a request sees: an account (the platform or a connected one) in one mode."""
+
+    account: str
+    livemode: bool
+    connected: bool = False  # acting on a connected account through Stripe-Account
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Cursor pagination: newest first, `limit` items after `starting_after` or before `ending_before`."""
+
+    limit: int = 10
+    starting_after: str | None = None
+    ending_before: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One page of a list: the objects' JSON texts, newest first."""
+
+    items: list[str]
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SavedAnswer:
+    """The stored answer to an idempotent request."""
+
+    request_hash: str
+    status: int
+    body: str
+    request_id: str
+
+
+class Unset:
+    """The type of UNSET: "leave this column or field as it is" where None means "set it to null"."""
+
+
+UNSET: Any = Unset()
+
+# Where a list's cursor id must be found, and the error when it is not there.
+Cursor = tuple[str, tuple[object, ...], Callable[[str], ApiError]]
+
+
+class Database:
+    """One SQLite connection behind one lock: every operation is short, and this keeps each one a
+    single serialisable transaction without SQLITE_BUSY handling (the GIL would serialise them anyway)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # survives a crash of this process, not of the OS
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one transaction: committed on success, rolled back on any error."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for reads that need no transaction."""
+        with self._lock:
+            yield self._db
+
+    def row(self, db: sqlite3.Connection, scope: Scope, kind: str, object_id: str) -> sqlite3.Row | None:
+        """The row of an object of this kind in the scope (deleted or not)."""
+        row: sqlite3.Row | None = db.execute(
+            "SELECT * FROM objects WHERE id = ? AND kind = ? AND account = ? AND livemode = ?",
+            (object_id, kind, scope.account, scope.livemode),
+        ).fetchone()
+        return row
+
+    def in_other_mode(self, scope: Scope, kind: str, object_id: str) -> bool:
+        """Whether the object exists on the scope's account in the other mode (test vs live)."""
+        with self.read() as db:
+            other = Scope(scope.account, not scope.livemode)
+            return self.row(db, other, kind, object_id) is not None
+
+    def insert(
+        self,
+        db: sqlite3.Connection,
+        scope: Scope,
+        kind: str,
+        obj: JSON,
+        *,
+        parent: str | None = None,
+        expires: float | None = None,
+    ) -> None:
+        """Store a new object."""
+        db.execute(
+            "INSERT INTO objects (id, kind, account, livemode, parent, created, email, expires, json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                obj["id"],
+                kind,
+                scope.account,
+                scope.livemode,
+                parent,
+                obj.get("created", int(time.time())),
+                obj.get("email") if kind == "customer" else None,
+                expires,
+                dumps(obj),
+            ),
+        )
+
+    def save(
+        self,
+        db: sqlite3.Connection,
+        obj: JSON,
+        *,
+        parent: str | Unset | None = UNSET,
+        spent: bool | None = None,
+        deleted: bool | None = None,
+    ) -> None:
+        """Store an object's new state (and, when given, its attachment, spent or deleted flags)."""
+        sets: list[str] = ["json = ?", "email = CASE kind WHEN 'customer' THEN ? ELSE email END"]
+        args: list[object] = [dumps(obj), obj.get("email")]
+        if not isinstance(parent, Unset):
+            sets.append("parent = ?")
+            args.append(parent)
+        if spent is not None:
+            sets.append("spent = ?")
+            args.append(spent)
+        if deleted is not None:
+            sets.append("deleted = ?")
+            args.append(deleted)
+        db.execute(f"UPDATE objects SET {', '.join(sets)} WHERE id = ?", (*args, obj["id"]))
+
+    def page(
+        self,
+        table: str,
+        where: str,
+        args: tuple[object, ...],
+        page: Page,
+        cursor: Cursor,
+        *,
+        columns: str = "json",
+    ) -> tuple[list[sqlite3.Row], bool]:
+        """Rows of one page, newest first (by insertion order, since many share a `created` second)."""
+        cursor_id = page.starting_after or page.ending_before
+        order = "DESC"
+        with self.read() as db:
+            if cursor_id is not None:
+                cursor_where, cursor_args, missing = cursor
+                row = db.execute(
+                    f"SELECT seq FROM {table} WHERE id = ? AND {cursor_where}", (cursor_id, *cursor_args)
+                ).fetchone()
+                if row is None:
+                    raise missing(cursor_id)
+                if page.starting_after is not None:
+                    where, args = where + " AND seq < ?", (*args, row[0])
+                else:
+                    where, args, order = where + " AND seq > ?", (*args, row[0]), "ASC"
+            rows = db.execute(
+                f"SELECT {columns} FROM {table} WHERE {where} ORDER BY seq {order} LIMIT ?", (*args, page.limit + 1)
+            ).fetchall()
+        has_more = len(rows) > page.limit
+        rows = rows[: page.limit]
+        if order == "ASC":
+            rows.reverse()
+        return rows, has_more
+
+    def saved_answer(self, scope: Scope, key: str) -> SavedAnswer | None:
+        """The answer stored for an idempotency key of this account and mode, if not expired."""
+        with self.read() as db:
+            row = db.execute(
+                "SELECT request_hash, status, body, request_id FROM idempotency "
+                "WHERE account = ? AND livemode = ? AND key = ? AND created > ?",
+                (scope.account, scope.livemode, key, time.time() - IDEMPOTENCY_TTL),
+            ).fetchone()
+        return None if row is None else SavedAnswer(row[0], row[1], row[2], row[3])
+
+    def save_answer(self, scope: Scope, key: str, answer: SavedAnswer) -> None:
+        """Keep an answer for its key for 24 hours (an expired answer under the key is replaced)."""
+        with self.read() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO idempotency "
+                "(account, livemode, key, created, request_hash, status, body, request_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (scope.account, scope.livemode, key, time.time(), *_answer_fields(answer)),
+            )
+
+    def forget_expired_answers(self) -> None:
+        """Drop idempotency answers older than 24 hours."""
+        with self.read() as db:
+            db.execute("DELETE FROM idempotency WHERE created <= ?", (time.time() - IDEMPOTENCY_TTL,))
+
+
+def _answer_fields(answer: SavedAnswer) -> tuple[str, int, str, str]:
+    return answer.request_hash, answer.status, answer.body, answer.request_id
