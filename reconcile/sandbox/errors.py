@@ -74,10 +74,9 @@ def missing_parameter(name: str) -> ApiError:
     return bad_param(f"Missing required param: {name}.", name, "parameter_missing")
 
 
-def not_emulated(name: str) -> ApiError:
-    """A parameter Stripe documents but the sandbox does not emulate: refused rather than ignored."""
+def not_emulated(what: str, param: str | None = None) -> ApiError:
+    """Something Stripe accepts but the sandbox does not emulate: refused rather than silently ignored."""
     return bad_param(
-        f"The sandbox does not emulate the parameter {name}, which Stripe accepts here "
-        "(see docs/sandbox.md for what it emulates).",
-        name,
+        f"The sandbox does not emulate {what}, which Stripe accepts (see docs/sandbox.md for what it emulates).",
+        param,
     )

@@ -118,7 +118,7 @@ def check(paths: list[str], schema: str) -> list[list[str]]:
                 raise bad_param(f"This property cannot be expanded ({part}).", "expand")
             action, current = fields[part]
             if action == REFUSED:
-                raise not_emulated(f"expand[]={path}")
+                raise not_emulated(f"expanding {path}", "expand")
         split.append(parts)
     return split
 

@@ -227,7 +227,7 @@ def _parse(
         raise unknown_parameters(unknown)
     for name in form:
         if name in documented:
-            raise not_emulated(full(name))
+            raise not_emulated(f"the parameter {full(name)}", full(name))
     values = {name: fields[name].coerce(value, full(name)) for name, value in form.items()}
     for name in required:
         if values.get(name) in (None, ""):

@@ -63,7 +63,7 @@ class _TextOnly:
 
     def coerce(self, value: FormValue, name: str) -> str | None:
         if isinstance(value, dict):
-            raise not_emulated(f"{name}[...] (card details as a hash)")
+            raise not_emulated(f"card details as a hash in {name} (use a token)", name)
         return Text().coerce(value, name)
 
 
@@ -368,6 +368,11 @@ def create_customer(call: Call) -> str:
     return _answer(call, text, "customer", paths)
 
 
+def search_customers(call: Call) -> str:
+    """GET /v1/customers/search: refused, so that it is not mistaken for the customer id "search"."""
+    raise not_emulated("customer search (GET /v1/customers/search); list with email= instead")
+
+
 def retrieve_customer(call: Call) -> str:
     """GET /v1/customers/{customer}."""
     paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "customer")
@@ -557,7 +562,7 @@ def create_payment_method(call: Call) -> str:
     if payment_type is None:
         raise missing_parameter("type")
     if payment_type != "card":
-        raise not_emulated(f"type={payment_type}")
+        raise not_emulated(f"PaymentMethods of type {payment_type} (only card)", "type")
     card = params.hash("card")
     token = None if card is None else card.text("token")
     if token is None:
@@ -634,6 +639,7 @@ ROUTES = (
     Route("DELETE", "/v1/accounts/{account}", delete_account),
     Route("GET", "/v1/customers", list_customers),
     Route("POST", "/v1/customers", create_customer),
+    Route("GET", "/v1/customers/search", search_customers),
     Route("GET", "/v1/customers/{customer}", retrieve_customer),
     Route("POST", "/v1/customers/{customer}", update_customer),
     Route("DELETE", "/v1/customers/{customer}", delete_customer),

@@ -145,3 +145,9 @@ def test_a_hash_where_a_string_is_expected_is_refused(raw: RawRequest) -> None:
     answer = raw("POST", "/v1/customers", body="email[a]=b")
     assert answer.status == 400
     assert answer.error["param"] == "email"
+
+
+def test_customer_search_is_refused_not_taken_for_a_customer_id(raw: RawRequest) -> None:
+    answer = raw("GET", "/v1/customers/search?query=email%3A%27a%40example.com%27")
+    assert answer.status == 400
+    assert "does not emulate customer search" in answer.error["message"]

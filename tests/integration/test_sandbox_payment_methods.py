@@ -194,3 +194,11 @@ def test_clone_refuses_a_payment_method_of_another_customer(
         "resource_missing",
         "No such PaymentMethod: 'pm_unknown'",
     )
+
+
+def test_retrieving_a_test_payment_method_id_makes_a_payment_method(stripe_client: stripe.StripeClient) -> None:
+    made = stripe_client.v1.payment_methods.retrieve("pm_card_amex")
+    assert made.id.startswith("pm_")
+    assert made.id != "pm_card_amex"
+    assert made.card is not None
+    assert (made.card.brand, made.card.last4) == ("amex", "0005")

@@ -120,6 +120,7 @@ def session(api: stripe.StripeClient, url: str, sandbox: Sandbox, account: str) 
     fails(lambda: api.v1.customers.retrieve(alice.id, {"expand": ["email"]}), 400)
     assert plain(url, "GET", "/v1/customers?limit=abc", key) == 400
     assert plain(url, "GET", "/v1/customers?limit=101", key) == 400
+    assert plain(url, "GET", "/v1/customers/search?query=email%3A%27alice%40example.com%27", key) == 400
     gone = api.v1.customers.create()
     api.v1.customers.delete(gone.id)
     api.v1.customers.retrieve(gone.id)

@@ -154,3 +154,16 @@ def test_tokens_expire_after_the_configured_time() -> None:
         with pytest.raises(stripe.InvalidRequestError) as gone:
             client.v1.tokens.retrieve(token.id, options=on("acct_1Shop"))
         assert gone.value.http_status == 404
+
+
+def test_token_is_not_spent_by_a_create_that_fails(
+    stripe_client: stripe.StripeClient, platform_customer: stripe.Customer, connected_account: str
+) -> None:
+    token = stripe_client.v1.tokens.create({"customer": platform_customer.id}, on(connected_account))
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.customers.create({"source": token.id, "payment_method": "pm_unknown"}, on(connected_account))
+    assert stripe_client.v1.customers.list(options=on(connected_account)).data == []
+    assert stripe_client.v1.tokens.retrieve(token.id, options=on(connected_account)).used is False
+    assert (
+        stripe_client.v1.customers.create({"source": token.id}, on(connected_account)).default_source == token.card.id
+    )  # type: ignore[union-attr]
