@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from reconcile.cli import app
+from reconcile.sandbox.server import running_sandbox
 from tests.support import BOOKSHOP, COFFEE, MARKETPLACE, Reconcile, lines, operations
 
 WriteFile = Callable[..., Path]
@@ -165,19 +168,28 @@ def test_markdown_masks_personal_data_unless_told_not_to(reconcile: Reconcile, m
     assert "alice@example.com" not in redacted_text.stdout
 
 
-def test_key_never_appears_in_any_output(
-    reconcile: Reconcile, marketplace: Path, api_key: str, tmp_path: Path, write_file: WriteFile
-) -> None:
+def test_key_never_appears_in_any_output(tmp_path: Path, write_file: WriteFile) -> None:
+    secret = "sk_test_51SecretThatMustNeverBePrinted0000000000000000"
+    runner = CliRunner()
+    marketplace = write_file(MARKETPLACE)
+    broken = write_file(MARKETPLACE.replace("coffee: acct", "tea: acct"), "broken.yaml")
     outputs = []
-    for args in (
-        ("validate", marketplace),
-        ("plan", marketplace, "--format", "json", "--out", tmp_path / "plan.json"),
-        ("plan", marketplace, "--format", "markdown"),
-        ("apply", marketplace, "--auto-approve", "--report", tmp_path / "report.json"),
-        ("plan", marketplace, "--debug"),
-        ("plan", write_file(MARKETPLACE.replace("coffee: acct", "tea: acct"), "broken.yaml")),
-    ):
-        result = reconcile(*args)
+    with running_sandbox(tmp_path / "secret.sqlite3", api_keys=(secret,), accounts=(BOOKSHOP, COFFEE)) as sandbox:
+        env = {"STRIPE_API_KEY": secret, "STRIPE_API_BASE": sandbox.url}
+        for args in (
+            ("validate", marketplace),
+            ("plan", marketplace, "--format", "json", "--out", tmp_path / "plan.json"),
+            ("plan", marketplace, "--format", "markdown"),
+            ("apply", marketplace, "--auto-approve", "--report", tmp_path / "report.json"),
+            ("plan", marketplace, "--debug"),
+            ("plan", broken),
+            ("plan", marketplace, "--account", "tea"),
+        ):
+            result = runner.invoke(app, [str(a) for a in args], env=env)
+            outputs += [result.stdout, result.stderr]
+        sandbox.configure(fail_rate=0.5, fault_seed=7)  # failures and their messages are printed too
+        result = runner.invoke(app, ["apply", str(marketplace), "--auto-approve"], env=env)
         outputs += [result.stdout, result.stderr]
     outputs += [(tmp_path / "plan.json").read_text(), (tmp_path / "report.json").read_text()]
-    assert all(api_key not in text for text in outputs)
+    assert all(secret not in text for text in outputs)
+    assert all(secret[8:] not in text for text in outputs)
