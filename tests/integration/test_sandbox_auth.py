@@ -98,3 +98,10 @@ def test_the_key_is_never_logged(sandbox: Sandbox, caplog: pytest.LogCaptureFixt
     raw("GET", "/v1/customers", key=key, headers={"Stripe-Account": "acct_unknown"})
     assert key not in caplog.text
     assert key not in str(sandbox.stats())
+
+
+def test_answers_carry_the_stripe_version_asked_for(raw: RawRequest) -> None:
+    assert (
+        raw("GET", "/v1/customers", headers={"Stripe-Version": "2024-06-20"}).headers["Stripe-Version"] == "2024-06-20"
+    )
+    assert raw("GET", "/v1/customers").headers["Stripe-Version"] == "2026-10-28.endive"
