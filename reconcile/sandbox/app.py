@@ -123,8 +123,8 @@ class App:
     def configure(self, settings: Settings) -> None:
         """Apply new limits, latency and fault settings (rate buckets and the fault sequence restart)."""
         self.settings = settings
-        self._limiter = RateLimiter(settings.rate_limit)
-        self._faults = Faults(settings.fail_rate, settings.fault_seed)
+        self.limiter = RateLimiter(settings.rate_limit)
+        self.faults = Faults(settings.fail_rate, settings.fault_seed)
 
     def handle(self, request: Request) -> Reply:
         """Answer one request; every answer carries a `Request-Id`."""
@@ -221,7 +221,7 @@ class _Exchange:
         else:
             self.account = PLATFORM
             scope = Scope(app.store.platform_id, is_live(key))
-        if not app._limiter.allow(scope.account):
+        if not app.limiter.allow(scope.account):
             self.events.append("rate_limited")
             raise _rate_limited(scope.livemode)
         form = self._form()
@@ -274,7 +274,7 @@ class _Exchange:
 
     def _execute_recording(self, route: routes.Route, call: routes.Call, key: str) -> tuple[Reply, Reply | None]:
         """The reply to send and the reply an idempotency key keeps (None: not kept)."""
-        fault = self.app._faults.draw(self.request.method)
+        fault = self.app.faults.draw(self.request.method)
         if fault is Fault.BEFORE:
             self.events.append("fault")
             reply = error_reply(_fault())
@@ -391,7 +391,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # The exception's type only: a message could quote request data, the Authorization header included.
-        log.warning("sandbox: error serving a connection from %s", client_address[0], exc_info=False)
+        log.debug("sandbox: error serving a connection from %s", client_address[0], exc_info=False)
 
 
 class _Handler(BaseHTTPRequestHandler):

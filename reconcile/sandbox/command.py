@@ -12,7 +12,7 @@ import typer
 
 from .app import DEFAULT_API_KEY
 from .seed import SeedError
-from .server import POLL_INTERVAL, make_server
+from .server import make_server
 
 DEFAULT_DB = Path(".reconcile/sandbox.sqlite3")
 
@@ -79,7 +79,7 @@ def serve(
     typer.echo(f"reconcile sandbox listening on http://{url_host}:{bound_port} (db {db}){exposed}", err=False)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        server.serve_forever(poll_interval=POLL_INTERVAL)
+        server.serve_forever()  # Ctrl-C and SIGTERM interrupt it at once, whatever the poll interval
     except KeyboardInterrupt:
         pass
     finally:

@@ -77,10 +77,6 @@ class Store:
         """Whether the account is connected to this platform (and not deleted)."""
         return account_id in self._connected
 
-    def platform_account(self) -> str:
-        """The platform's own account object (`GET /v1/account` without Stripe-Account)."""
-        return self.get_account(self.platform_id)
-
     def add_account(self, account_id: str) -> None:
         """Connect an account with exactly this id; connecting one twice changes nothing."""
         with self._db.transaction() as db:
@@ -109,7 +105,7 @@ class Store:
         return dumps(obj)
 
     def get_account(self, account_id: str) -> str:
-        """The account object; unknown or deleted ids raise what `refuse_account` raises."""
+        """The account object; an unknown or deleted id raises AccountNotConnected (Stripe's 403)."""
         with self._db.read() as db:
             row = db.execute("SELECT json FROM accounts WHERE id = ? AND deleted = 0", (account_id,)).fetchone()
         if row is None:
@@ -243,7 +239,7 @@ class Store:
             previous = obj["default_source"]
             card = self._new_card(db, scope, changes.source, "source", customer_id)
             if previous:
-                db.execute("UPDATE objects SET deleted = 1 WHERE id = ? AND kind = 'card'", (previous,))
+                self._delete_card(db, obj, previous)
             obj["default_source"] = card["id"]
         if changes.payment_method is not None:
             self._attach(db, scope, changes.payment_method, customer_id, "payment_method", 400)
