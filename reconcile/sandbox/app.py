@@ -21,7 +21,7 @@ from . import routes
 from .db import SavedAnswer, Scope, dumps
 from .errors import API_ERROR, IDEMPOTENCY_ERROR, INVALID_REQUEST, ApiError, bad_param
 from .forms import Form, decode, pairs
-from .ids import new_id
+from .ids import is_account_id, new_id
 from .limits import Fault, Faults, RateLimiter
 from .stats import PLATFORM, Stats
 from .store import AccountNotConnected, Store
@@ -150,7 +150,7 @@ class App:
         if request.method == "POST" and request.path == "/_sandbox/accounts":
             form = decode(pairs(request.body.decode("utf-8", "replace")))
             account_id = form.get("id")
-            if not isinstance(account_id, str) or not re.fullmatch(r"acct_[A-Za-z0-9]+", account_id):
+            if not isinstance(account_id, str) or not is_account_id(account_id):
                 return error_reply(bad_param("id must be an account id: acct_ then letters and digits.", "id"))
             self.store.add_account(account_id)
             return Reply(200, self.store.get_account(account_id))

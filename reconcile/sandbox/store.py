@@ -20,7 +20,7 @@ from . import shapes
 from .cards import TEST_PAYMENT_METHODS, TEST_TOKENS, KnownCard, expiry_of_test_cards, fingerprint
 from .db import UNSET, Database, Listing, Page, SavedAnswer, Scope, Unset, dumps, load
 from .errors import ApiError, invalid, no_such
-from .ids import base62, new_id
+from .ids import base62, is_account_id, new_id
 from .params import MetadataPatch
 from .shapes import JSON, CardDetails
 
@@ -79,6 +79,8 @@ class Store:
 
     def add_account(self, account_id: str) -> None:
         """Connect an account with exactly this id; connecting one twice changes nothing."""
+        if not is_account_id(account_id):
+            raise ValueError(f"not an account id (acct_ then letters and digits): {account_id!r}")
         with self._db.transaction() as db:
             row = db.execute("SELECT deleted FROM accounts WHERE id = ?", (account_id,)).fetchone()
             if row is None:

@@ -130,3 +130,8 @@ def test_a_connected_account_sees_no_connected_accounts(
     stripe_client: stripe.StripeClient, connected_account: str
 ) -> None:
     assert stripe_client.v1.accounts.list(options={"stripe_account": connected_account}).data == []
+
+
+def test_an_account_id_must_look_like_one(sandbox: Sandbox) -> None:
+    with pytest.raises(ValueError, match="not an account id"):
+        sandbox.add_account("bookshop")
