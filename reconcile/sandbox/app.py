@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
@@ -366,8 +367,7 @@ def _fault() -> ApiError:
 
 # ---------------------------------------------------------------------- HTTP transport
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 402: "Request Failed", 403: "Forbidden"}
-_REASONS |= {404: "Not Found", 409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error"}
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
 class SandboxServer(ThreadingHTTPServer):

@@ -82,7 +82,6 @@ PAGINATION: dict[str, Kind] = {
     **EXPAND,
 }
 BILLING_DETAILS = Hash({"address": ADDRESS, "email": Text(), "name": Text(), "phone": Text()})
-CARD_TYPE_ONLY = ("card",)
 PAYMENT_METHOD_TYPES = [
     "acss_debit",
     "affirm",
