@@ -44,7 +44,7 @@ def test_connected_account_can_be_created_retrieved_updated_and_deleted(stripe_c
     updated = stripe_client.v1.accounts.update(
         created.id, {"business_profile": {"name": "The Shop"}, "metadata": {"tier": "gold"}}
     )
-    assert updated.business_profile.name == "The Shop"  # type: ignore[union-attr]
+    assert updated.business_profile.name == "The Shop"
     assert updated.metadata.to_dict() == {"shop": "1", "tier": "gold"}
     deleted = stripe_client.v1.accounts.delete(created.id)
     assert (deleted.id, deleted.deleted) == (created.id, True)
@@ -94,7 +94,7 @@ def test_the_sdk_raises_permission_error_for_an_account_not_connected(stripe_cli
     with pytest.raises(stripe.PermissionError) as refused:
         stripe_client.v1.customers.create({"email": "a@example.com"}, {"stripe_account": "acct_1Stranger0000"})
     assert refused.value.http_status == 403
-    assert refused.value.json_body["error"]["code"] == "account_invalid"  # type: ignore[index]
+    assert refused.value.json_body["error"]["code"] == "account_invalid"
 
 
 def test_unknown_account_id_in_the_path_is_refused_like_stripe(raw: RawRequest) -> None:

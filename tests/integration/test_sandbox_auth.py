@@ -45,7 +45,7 @@ def test_unknown_key_gets_401_with_the_key_masked(sandbox: Sandbox) -> None:
     with pytest.raises(stripe.AuthenticationError) as refused:
         client(sandbox, key).v1.customers.list()
     assert refused.value.http_status == 401
-    message = refused.value.json_body["error"]["message"]  # type: ignore[index]
+    message = refused.value.json_body["error"]["message"]
     assert message == "Invalid API Key provided: sk_test_" + "*" * 20 + "1234"
     assert key not in str(refused.value.http_body)
 

@@ -103,7 +103,7 @@ def test_list_filters_by_creation_time(stripe_client: stripe.StripeClient) -> No
         "lt": [],
     }
     for bound, expected in cases.items():
-        listed = stripe_client.v1.customers.list({"created": {bound: at}})  # type: ignore[misc]
+        listed = stripe_client.v1.customers.list({"created": {bound: at}})
         assert ids(listed.data) == expected, bound
     assert ids(stripe_client.v1.customers.list({"created": at}).data) == [customer.id]
 
@@ -111,9 +111,9 @@ def test_list_filters_by_creation_time(stripe_client: stripe.StripeClient) -> No
 def test_sources_and_default_source_are_expanded_on_request(stripe_client: stripe.StripeClient) -> None:
     customer = stripe_client.v1.customers.create({"source": "tok_visa"})
     expanded = stripe_client.v1.customers.retrieve(customer.id, {"expand": ["sources", "default_source"]})
-    assert expanded.default_source.id == customer.default_source  # type: ignore[union-attr]
-    assert expanded.sources.url == f"/v1/customers/{customer.id}/sources"  # type: ignore[union-attr]
-    assert [card.id for card in expanded.sources.data] == [customer.default_source]  # type: ignore[union-attr]
+    assert expanded.default_source.id == customer.default_source
+    assert expanded.sources.url == f"/v1/customers/{customer.id}/sources"
+    assert [card.id for card in expanded.sources.data] == [customer.default_source]
 
 
 def test_lists_expand_data_default_source_and_data_sources(stripe_client: stripe.StripeClient) -> None:
@@ -121,10 +121,10 @@ def test_lists_expand_data_default_source_and_data_sources(stripe_client: stripe
     without = stripe_client.v1.customers.create()
     listed = stripe_client.v1.customers.list({"expand": ["data.default_source", "data.sources"]})
     by_id = {customer.id: customer for customer in listed.data}
-    assert by_id[with_card.id].default_source.brand == "MasterCard"  # type: ignore[union-attr]
-    assert len(by_id[with_card.id].sources.data) == 1  # type: ignore[union-attr]
+    assert by_id[with_card.id].default_source.brand == "MasterCard"
+    assert len(by_id[with_card.id].sources.data) == 1
     assert by_id[without.id].default_source is None
-    assert by_id[without.id].sources.data == []  # type: ignore[union-attr]
+    assert by_id[without.id].sources.data == []
 
 
 def test_metadata_merges_on_update_and_empty_values_unset(stripe_client: stripe.StripeClient) -> None:
@@ -166,7 +166,7 @@ def test_test_token_source_becomes_the_default_card(
 ) -> None:
     customer = stripe_client.v1.customers.create({"source": token})
     card = stripe_client.v1.customers.payment_sources.retrieve(customer.id, str(customer.default_source))
-    assert (card.object, card.brand, card.last4, card.funding, card.customer) == (  # type: ignore[union-attr]
+    assert (card.object, card.brand, card.last4, card.funding, card.customer) == (
         "card",
         brand,
         last4,
@@ -218,7 +218,7 @@ def test_invoice_default_payment_method_is_expanded_and_unset(stripe_client: str
     attached = stripe_client.v1.customers.payment_methods.list(customer.id).data[0]
     stripe_client.v1.customers.update(customer.id, {"invoice_settings": {"default_payment_method": attached.id}})
     expanded = stripe_client.v1.customers.retrieve(customer.id, {"expand": ["invoice_settings.default_payment_method"]})
-    assert expanded.invoice_settings.default_payment_method.card.brand == "visa"  # type: ignore[union-attr]
+    assert expanded.invoice_settings.default_payment_method.card.brand == "visa"
     unset = stripe_client.v1.customers.update(customer.id, {"invoice_settings": {"default_payment_method": ""}})
     assert unset.invoice_settings.default_payment_method is None
 

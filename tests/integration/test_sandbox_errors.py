@@ -10,7 +10,7 @@ from tests.conftest import RawRequest
 
 def test_unknown_parameter_is_parameter_unknown(stripe_client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as refused:
-        stripe_client.v1.customers.create({"email": "a@example.com", "foo": "bar"})  # type: ignore[typeddict-unknown-key]
+        stripe_client.v1.customers.create({"email": "a@example.com", "foo": "bar"})
     assert refused.value.http_status == 400
     assert refused.value.json_body == {
         "error": {
@@ -38,7 +38,7 @@ def test_several_unknown_parameters_are_listed_together(raw: RawRequest) -> None
 def test_missing_required_parameter_is_parameter_missing(stripe_client: stripe.StripeClient) -> None:
     customer = stripe_client.v1.customers.create()
     with pytest.raises(stripe.InvalidRequestError) as refused:
-        stripe_client.v1.customers.payment_sources.create(customer.id, {})  # type: ignore[typeddict-item]
+        stripe_client.v1.customers.payment_sources.create(customer.id, {})
     assert refused.value.code == "parameter_missing"
     assert refused.value.param == "source"
     assert refused.value.user_message == "Missing required param: source."
@@ -61,7 +61,7 @@ def test_invalid_list_parameters_get_400(raw: RawRequest, query: str, param: str
 
 def test_invalid_enum_value_names_the_choices(stripe_client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as refused:
-        stripe_client.v1.customers.create({"tax_exempt": "sometimes"})  # type: ignore[typeddict-item]
+        stripe_client.v1.customers.create({"tax_exempt": "sometimes"})
     assert refused.value.param == "tax_exempt"
     assert refused.value.user_message == "Invalid tax_exempt: must be one of exempt, none, or reverse"
 
@@ -77,7 +77,7 @@ def test_too_long_string_is_refused(stripe_client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as refused:
         stripe_client.v1.customers.create({"phone": "+1" + "5" * 19})
     assert refused.value.param == "phone"
-    assert refused.value.user_message.endswith("must be at most 20 characters")  # type: ignore[union-attr]
+    assert refused.value.user_message.endswith("must be at most 20 characters")
 
 
 def test_unknown_id_in_the_path_is_a_404_resource_missing(stripe_client: stripe.StripeClient) -> None:

@@ -15,7 +15,7 @@ from tests.conftest import RawRequest
 
 
 def create(client: stripe.StripeClient, key: str, account: str | None = None, **params: str) -> stripe.Customer:
-    return client.v1.customers.create(params, {"idempotency_key": key, "stripe_account": account})  # type: ignore[arg-type]
+    return client.v1.customers.create(params, {"idempotency_key": key, "stripe_account": account})
 
 
 def test_same_key_replays_the_stored_answer(stripe_client: stripe.StripeClient) -> None:
@@ -95,13 +95,13 @@ def test_concurrent_request_with_a_key_in_flight_gets_409(stripe_client: stripe.
     results: list[stripe.Customer] = []
     first = threading.Thread(target=lambda: results.append(create(stripe_client, "slow-key", email="a@example.com")))
     first.start()
-    wait_until(lambda: sandbox.stats()["idempotency"]["in_flight"] == 1)  # type: ignore[index]
+    wait_until(lambda: sandbox.stats()["idempotency"]["in_flight"] == 1)
     with pytest.raises(stripe.APIError) as conflict:
         create(stripe_client, "slow-key", email="a@example.com")
     first.join()
     assert conflict.value.http_status == 409
-    assert conflict.value.json_body["error"]["code"] == "idempotency_key_in_use"  # type: ignore[index]
-    assert conflict.value.json_body["error"]["message"].startswith(  # type: ignore[index]
+    assert conflict.value.json_body["error"]["code"] == "idempotency_key_in_use"
+    assert conflict.value.json_body["error"]["message"].startswith(
         "There is currently another in-progress request using this Idempotent Key"
     )
     sandbox.configure(latency_ms=0)

@@ -55,7 +55,7 @@ def test_seed_creates_accounts_and_platform_customers(tmp_path: Path) -> None:
         assert {a.id for a in api.v1.accounts.list().data} == {"acct_1BookshopAAAAAAAA", "acct_1CoffeeBBBBBBBBBB"}
         bob = api.v1.customers.retrieve("cus_PlatformBob0000", {"expand": ["default_source"]})
         assert (bob.email, bob.name, bob.metadata.to_dict()) == ("bob@example.com", "Bob", {"tier": "gold"})
-        assert bob.default_source.brand == "MasterCard"  # type: ignore[union-attr]
+        assert bob.default_source.brand == "MasterCard"
         carol = api.v1.customers.list({"email": "carol@example.com"}).data
         assert [c.phone for c in carol] == ["+15555550100"]
 

@@ -13,7 +13,7 @@ def test_added_card_becomes_default_only_when_there_is_none(stripe_client: strip
         customer.id, {"source": "tok_mastercard", "metadata": {"label": "work"}}
     )
     assert stripe_client.v1.customers.retrieve(customer.id).default_source == first.id
-    assert second.metadata.to_dict() == {"label": "work"}  # type: ignore[union-attr]
+    assert second.metadata.to_dict() == {"label": "work"}
     listed = stripe_client.v1.customers.payment_sources.list(customer.id)
     assert [card.id for card in listed.data] == [second.id, first.id]
     assert listed.url == f"/v1/customers/{customer.id}/sources"
@@ -37,7 +37,7 @@ def test_card_is_retrieved_updated_and_deleted(stripe_client: stripe.StripeClien
     updated = stripe_client.v1.customers.payment_sources.update(
         customer.id, card_id, {"name": "Alice L", "exp_month": 1, "metadata": {"a": "b"}}
     )
-    assert (updated.name, updated.exp_month, updated.metadata.to_dict()) == ("Alice L", 1, {"a": "b"})  # type: ignore[union-attr]
+    assert (updated.name, updated.exp_month, updated.metadata.to_dict()) == ("Alice L", 1, {"a": "b"})
     deleted = stripe_client.v1.customers.payment_sources.delete(customer.id, card_id)
     assert deleted.to_dict() == {"id": card_id, "object": "card", "deleted": True}
     with pytest.raises(stripe.InvalidRequestError) as missing:
@@ -73,7 +73,7 @@ def test_sources_of_an_unknown_customer_are_a_404(stripe_client: stripe.StripeCl
 def test_fingerprint_is_per_card_number(stripe_client: stripe.StripeClient) -> None:
     def fingerprint(token: str) -> str:
         customer = stripe_client.v1.customers.create({"source": token, "expand": ["default_source"]})
-        return str(customer.default_source.fingerprint)  # type: ignore[union-attr]
+        return str(customer.default_source.fingerprint)
 
     visa = fingerprint("tok_visa")
     assert len(visa) == 16

@@ -98,7 +98,7 @@ def session(api: stripe.StripeClient, run: Session, sandbox: Sandbox, account: s
 
     # accounts
     api.v1.accounts.retrieve_current()
-    api.v1.accounts.retrieve_current(options=on)  # type: ignore[arg-type]
+    api.v1.accounts.retrieve_current(options=on)
     made = api.v1.accounts.create({"type": "custom", "email": "shop@example.com", "business_profile": {"name": "S"}})
     api.v1.accounts.list({"limit": 2, "expand": ["data.settings"]})
     api.v1.accounts.retrieve(made.id)
@@ -110,7 +110,7 @@ def session(api: stripe.StripeClient, run: Session, sandbox: Sandbox, account: s
     # customers
     alice = api.v1.customers.create(
         {"email": "alice@example.com", "name": "Alice", "phone": "+15555550100", "metadata": {"tier": "gold"}}
-        | {"source": "tok_visa", "address": {"city": "Paris"}, "preferred_locales": ["fr"]}  # type: ignore[operator]
+        | {"source": "tok_visa", "address": {"city": "Paris"}, "preferred_locales": ["fr"]}
     )
     bob = api.v1.customers.create({"email": "bob@example.com", "payment_method": "pm_card_mastercard"})
     api.v1.customers.retrieve(alice.id, {"expand": ["default_source", "sources", "subscriptions", "tax_ids"]})
@@ -121,8 +121,8 @@ def session(api: stripe.StripeClient, run: Session, sandbox: Sandbox, account: s
     api.v1.customers.list({"ending_before": alice.id})
     api.v1.customers.list({"starting_after": bob.id})
     fails(lambda: api.v1.customers.retrieve("cus_nobody"), 404)
-    fails(lambda: api.v1.customers.create({"foo": "bar"}), 400, ("invalid_request", "foo"))  # type: ignore[typeddict-unknown-key]
-    fails(lambda: api.v1.customers.create({"tax_exempt": "sometimes"}), 400, ("invalid_request", "tax_exempt"))  # type: ignore[typeddict-item]
+    fails(lambda: api.v1.customers.create({"foo": "bar"}), 400, ("invalid_request", "foo"))
+    fails(lambda: api.v1.customers.create({"tax_exempt": "sometimes"}), 400, ("invalid_request", "tax_exempt"))
     fails(lambda: api.v1.customers.create({"email": "not-an-email"}), 400)
     fails(lambda: api.v1.customers.create({"coupon": "X"}), 400)
     fails(lambda: api.v1.customers.create({"metadata": {"k" * 41: "v"}}), 400)
@@ -142,19 +142,19 @@ def session(api: stripe.StripeClient, run: Session, sandbox: Sandbox, account: s
     api.v1.customers.payment_sources.update(alice.id, card.id, {"name": "A", "exp_month": 3})
     api.v1.customers.payment_sources.delete(alice.id, card.id)
     fails(lambda: api.v1.customers.payment_sources.retrieve(alice.id, card.id), 404)
-    fails(lambda: api.v1.customers.payment_sources.create(alice.id, {}), 400)  # type: ignore[typeddict-item]
+    fails(lambda: api.v1.customers.payment_sources.create(alice.id, {}), 400)
 
     # tokens
-    token = api.v1.tokens.create({"customer": alice.id}, on)  # type: ignore[arg-type]
-    api.v1.tokens.retrieve(token.id, options=on)  # type: ignore[arg-type]
-    copy = api.v1.customers.create({"email": "alice@example.com", "source": token.id}, on)  # type: ignore[arg-type]
-    fails(lambda: api.v1.customers.create({"source": token.id}, on), 400)  # type: ignore[arg-type]
+    token = api.v1.tokens.create({"customer": alice.id}, on)
+    api.v1.tokens.retrieve(token.id, options=on)
+    copy = api.v1.customers.create({"email": "alice@example.com", "source": token.id}, on)
+    fails(lambda: api.v1.customers.create({"source": token.id}, on), 400)
     fails(lambda: api.v1.tokens.create({"customer": alice.id}), 400)
-    fails(lambda: api.v1.tokens.create({"customer": "cus_nobody"}, on), 400)  # type: ignore[arg-type]
+    fails(lambda: api.v1.tokens.create({"customer": "cus_nobody"}, on), 400)
     bare = api.v1.customers.create()
-    fails(lambda: api.v1.tokens.create({"customer": bare.id}, on), 400)  # type: ignore[arg-type]
+    fails(lambda: api.v1.tokens.create({"customer": bare.id}, on), 400)
     fails(lambda: api.v1.tokens.retrieve("tok_nothing"), 404)
-    api.v1.customers.update(copy.id, {"source": "tok_visa"}, on)  # type: ignore[arg-type]
+    api.v1.customers.update(copy.id, {"source": "tok_visa"}, on)
 
     # payment methods
     pm = api.v1.payment_methods.create({"type": "card", "card": {"token": "tok_visa"}, "metadata": {"a": "b"}})
@@ -166,12 +166,12 @@ def session(api: stripe.StripeClient, run: Session, sandbox: Sandbox, account: s
     api.v1.payment_methods.list({"customer": alice.id, "type": "card", "expand": ["data.customer"]})
     api.v1.customers.payment_methods.list(alice.id, {"limit": 2})
     api.v1.payment_methods.retrieve(str(alice.default_source), {"expand": ["customer"]})
-    clone = api.v1.payment_methods.create({"customer": alice.id, "payment_method": pm.id}, on)  # type: ignore[arg-type]
-    api.v1.customers.create({"payment_method": clone.id}, on)  # type: ignore[arg-type]
-    api.v1.payment_methods.list(options=on)  # type: ignore[arg-type]
+    clone = api.v1.payment_methods.create({"customer": alice.id, "payment_method": pm.id}, on)
+    api.v1.customers.create({"payment_method": clone.id}, on)
+    api.v1.payment_methods.list(options=on)
     api.v1.payment_methods.detach(pm.id)
     fails(lambda: api.v1.payment_methods.attach(pm.id, {"customer": alice.id}), 400)
-    fails(lambda: api.v1.payment_methods.attach(pm.id, {}), 400, ("invalid_request", "customer"))  # type: ignore[typeddict-item]
+    fails(lambda: api.v1.payment_methods.attach(pm.id, {}), 400, ("invalid_request", "customer"))
     fails(lambda: api.v1.payment_methods.create({"customer": alice.id, "payment_method": pm.id}), 400)
     fails(lambda: api.v1.payment_methods.retrieve("pm_nothing"), 404)
 
@@ -188,7 +188,7 @@ def session(api: stripe.StripeClient, run: Session, sandbox: Sandbox, account: s
     sandbox.configure(latency_ms=500)
     slow = threading.Thread(target=lambda: api.v1.customers.create({}, {"idempotency_key": "slow-key"}))
     slow.start()
-    while sandbox.stats()["idempotency"]["in_flight"] == 0:  # type: ignore[index]
+    while sandbox.stats()["idempotency"]["in_flight"] == 0:
         time.sleep(0.01)
     fails(lambda: api.v1.customers.create({}, {"idempotency_key": "slow-key"}), 409)
     slow.join()

@@ -31,7 +31,7 @@ def test_customer_token_copies_the_platform_default_card(
     copied = token.card
     assert copied is not None
     same = ("brand", "last4", "exp_month", "exp_year", "fingerprint", "funding", "country")
-    assert {name: copied[name] for name in same} == {name: platform_card[name] for name in same}  # type: ignore[index]
+    assert {name: copied[name] for name in same} == {name: platform_card[name] for name in same}
     assert copied.id != platform_card.id
 
 
@@ -43,8 +43,8 @@ def test_copy_made_from_the_token_keeps_the_card_and_fingerprint(
         {"email": "alice@example.com", "source": token.id, "expand": ["default_source"]}, on(connected_account)
     )
     platform = stripe_client.v1.customers.retrieve(platform_customer.id, {"expand": ["default_source"]})
-    assert copy.default_source.id == token.card.id  # type: ignore[union-attr]
-    assert copy.default_source.fingerprint == platform.default_source.fingerprint  # type: ignore[union-attr]
+    assert copy.default_source.id == token.card.id
+    assert copy.default_source.fingerprint == platform.default_source.fingerprint
     assert stripe_client.v1.tokens.retrieve(token.id, options=on(connected_account)).used is True
 
 
@@ -72,7 +72,7 @@ def test_customer_token_works_only_on_the_account_it_was_made_for(
         assert (missing.value.code, missing.value.user_message) == ("resource_missing", f"No such token: '{token.id}'")
         with pytest.raises(stripe.InvalidRequestError):
             stripe_client.v1.tokens.retrieve(token.id, options=options)
-    assert stripe_client.v1.customers.create({"source": token.id}, on(made_for)).default_source == token.card.id  # type: ignore[union-attr]
+    assert stripe_client.v1.customers.create({"source": token.id}, on(made_for)).default_source == token.card.id
 
 
 def test_customer_token_needs_the_stripe_account_header(
@@ -117,7 +117,7 @@ def test_customer_token_can_copy_a_chosen_card(
 ) -> None:
     amex = stripe_client.v1.customers.payment_sources.create(platform_customer.id, {"source": "tok_amex"})
     token = stripe_client.v1.tokens.create({"customer": platform_customer.id, "card": amex.id}, on(connected_account))
-    assert token.card.brand == "American Express"  # type: ignore[union-attr]
+    assert token.card.brand == "American Express"
     with pytest.raises(stripe.InvalidRequestError) as refused:
         stripe_client.v1.tokens.create({"customer": platform_customer.id, "card": "card_other"}, on(connected_account))
     assert refused.value.param == "card"
@@ -166,4 +166,4 @@ def test_token_is_not_spent_by_a_create_that_fails(
     assert stripe_client.v1.tokens.retrieve(token.id, options=on(connected_account)).used is False
     assert (
         stripe_client.v1.customers.create({"source": token.id}, on(connected_account)).default_source == token.card.id
-    )  # type: ignore[union-attr]
+    )
