@@ -6,6 +6,8 @@
   `.reset_stats()`, `.configure(...)`; start-up takes a few milliseconds.
 - `stripe_client`: the official `stripe.StripeClient` talking to that sandbox, with no retries.
 - `connected_account`: one connected account id on that sandbox; `make_account(id=None)` makes more.
+- `proxy`: `spec-proxy` (tests/spec) in front of the sandbox: `(url, report_path)`; every exchange through
+  it is checked against Stripe's published OpenAPI spec.
 - `raw`: plain HTTP to the sandbox, for what the SDK hides (headers, Basic auth, malformed requests):
   `raw("GET", "/v1/customers?limit=1", key=..., body="a=b", headers={...})` -> `RawResponse`.
 """
@@ -14,6 +16,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,3 +117,37 @@ def raw(sandbox: Sandbox, api_key: str) -> RawRequest:
             connection.close()
 
     return request
+
+
+SPEC_PROXY = Path(__file__).resolve().parent / "spec" / "spec-proxy"
+
+
+@pytest.fixture
+def proxy(sandbox: Sandbox, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """spec-proxy in front of the sandbox: its URL and its report file."""
+    report = tmp_path / "report.jsonl"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(SPEC_PROXY),
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            sandbox.url,
+            "--report",
+            str(report),
+            "--ignore",
+            "/_sandbox/",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    started = process.stderr.readline()
+    found = re.search(r"listening on 127\.0\.0\.1:(\d+)", started)
+    assert found, started
+    try:
+        yield f"http://127.0.0.1:{found.group(1)}", report
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import re
-import signal
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,39 +16,6 @@ import stripe
 
 from reconcile.sandbox import Sandbox
 from reconcile.sandbox.routes import ROUTES
-
-SPEC_PROXY = Path(__file__).resolve().parents[1] / "spec" / "spec-proxy"
-
-
-@pytest.fixture
-def proxy(sandbox: Sandbox, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """spec-proxy in front of the sandbox: its URL and its report file."""
-    report = tmp_path / "report.jsonl"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(SPEC_PROXY),
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            sandbox.url,
-            "--report",
-            str(report),
-            "--ignore",
-            "/_sandbox/",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    started = process.stderr.readline()
-    found = re.search(r"listening on 127\.0\.0\.1:(\d+)", started)
-    assert found, started
-    try:
-        yield f"http://127.0.0.1:{found.group(1)}", report
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=10)
 
 
 class Session:

@@ -1,0 +1,50 @@
+"""What the tool sends passes Stripe's published spec: plan and apply through spec-proxy, no violations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import stripe
+
+from tests.support import BOOKSHOP, MARKETPLACE, Reconcile
+
+LATER = MARKETPLACE.replace("accounts: [coffee]", "accounts: [bookshop]").replace("Alice Liddell", "Alice L.")
+
+
+def test_every_request_of_a_plan_apply_cycle_passes_the_spec(
+    reconcile: Reconcile,
+    write_file: Any,
+    accounts: Any,
+    proxy: tuple[str, Path],
+    stripe_client: stripe.StripeClient,
+) -> None:
+    url, report = proxy
+    through_proxy = {"STRIPE_API_BASE": url}
+    first = write_file(MARKETPLACE)
+
+    assert reconcile("plan", first, env=through_proxy).exit_code == 0
+    assert reconcile("apply", first, "--auto-approve", env=through_proxy).exit_code == 0
+    # Drift on a copy, a changed name, a moved customer (share, update_share, unshare with --prune).
+    copy = next(
+        c
+        for c in stripe_client.v1.customers.list({"limit": 10}, {"stripe_account": BOOKSHOP}).data
+        if c.metadata["reconcile_key"] == "alice"
+    )
+    stripe_client.v1.customers.update(copy.id, {"phone": "+15555550199"}, {"stripe_account": BOOKSHOP})
+    later = write_file(LATER, "later.yaml")
+    result = reconcile("apply", later, "--auto-approve", "--prune", env=through_proxy)
+    assert result.exit_code == 0, result.stderr
+    assert "unshare bob @ coffee" in result.stdout
+
+    exchanges = [json.loads(line) for line in report.read_text().splitlines()]
+    operations = {f"{e['method']} {e['template']}" for e in exchanges}
+    assert operations == {
+        "GET /v1/customers",
+        "POST /v1/customers",
+        "POST /v1/tokens",
+        "POST /v1/customers/{customer}",
+        "DELETE /v1/customers/{customer}",
+    }
+    assert [e for e in exchanges if e["violations"]] == []
