@@ -24,7 +24,7 @@ from .params import (
     Text,
     TimeRange,
 )
-from .shapes import JSON
+from .shapes import JSON, PAYMENT_METHOD_TYPES
 from .store import AccountNotConnected, CustomerChanges, Store
 
 
@@ -82,39 +82,6 @@ PAGINATION: dict[str, Kind] = {
     **EXPAND,
 }
 BILLING_DETAILS = Hash({"address": ADDRESS, "email": Text(), "name": Text(), "phone": Text()})
-PAYMENT_METHOD_TYPES = [
-    "acss_debit",
-    "affirm",
-    "afterpay_clearpay",
-    "alipay",
-    "au_becs_debit",
-    "bacs_debit",
-    "bancontact",
-    "blik",
-    "boleto",
-    "card",
-    "cashapp",
-    "customer_balance",
-    "eps",
-    "fpx",
-    "giropay",
-    "grabpay",
-    "ideal",
-    "klarna",
-    "konbini",
-    "link",
-    "oxxo",
-    "p24",
-    "paynow",
-    "paypal",
-    "pix",
-    "promptpay",
-    "sepa_debit",
-    "sofort",
-    "us_bank_account",
-    "wechat_pay",
-    "zip",
-]
 
 
 def _page(params: Params) -> Page:

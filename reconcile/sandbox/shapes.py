@@ -26,6 +26,41 @@ _PM_BRANDS = {
 _CARD_BRANDS = {pm: card for card, pm in _PM_BRANDS.items()}
 _ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
 
+# The PaymentMethod types of the spec's `type` enum (the sandbox emulates `card` only).
+PAYMENT_METHOD_TYPES = [
+    "acss_debit",
+    "affirm",
+    "afterpay_clearpay",
+    "alipay",
+    "au_becs_debit",
+    "bacs_debit",
+    "bancontact",
+    "blik",
+    "boleto",
+    "card",
+    "cashapp",
+    "customer_balance",
+    "eps",
+    "fpx",
+    "giropay",
+    "grabpay",
+    "ideal",
+    "klarna",
+    "konbini",
+    "link",
+    "oxxo",
+    "p24",
+    "paynow",
+    "paypal",
+    "pix",
+    "promptpay",
+    "sepa_debit",
+    "sofort",
+    "us_bank_account",
+    "wechat_pay",
+    "zip",
+]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CardDetails:
