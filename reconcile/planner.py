@@ -338,10 +338,15 @@ class _Planner:
 
 
 def _platform_source(platform: Customer | None, strategy: Strategy) -> str | None:
+    """What a copy is made from: the default source, or for payment_method the default PaymentMethod.
+
+    A card source is also a PaymentMethod to Stripe (its card_ id works where a pm_ id does), so a
+    customer whose only card is its default source can still be shared by cloning.
+    """
     if platform is None:
         return None
     if strategy is Strategy.PAYMENT_METHOD:
-        return platform.default_payment_method
+        return platform.default_payment_method or platform.default_source
     return platform.default_source
 
 
