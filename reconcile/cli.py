@@ -167,6 +167,8 @@ def apply_command(
         _print_report(outcome)
         if report is not None:
             report.write_text(json.dumps(outcome.to_json(), indent=2) + "\n", encoding="utf-8")
+        if outcome.interrupted:
+            _fail("interrupted; what was in flight finished and is reported above", code=130)
         if plan.conflicts:
             raise ReconcileError(f"{_conflicts(plan)}; they were left untouched")
         if outcome.return_code != ExitCode.OK:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
@@ -57,9 +57,75 @@ class _Inline(Executor):
         future: Future[Any] = Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as error:  # handed to the caller through the future, as a pool would
+        except Exception as error:  # handed to the caller through the future, as a pool would
             future.set_exception(error)
-        return future
+        return future  # KeyboardInterrupt is not caught: it stops the submitting loop at once
+
+
+class _Schedule:
+    """Which actions may run: each waits for the actions in its ``after``; a failure skips its dependants."""
+
+    def __init__(self, actions: Sequence[Action], *, on_result: Callable[[ActionResult], None]) -> None:
+        self.by_id = {a.id: a for a in actions}
+        self.waiting = {a.id: {d for d in a.after if d in self.by_id} for a in actions}
+        self.dependents: dict[str, list[str]] = defaultdict(list)
+        for action in actions:
+            for dep in self.waiting[action.id]:
+                self.dependents[dep].append(action.id)
+        self.ready = [a.id for a in actions if not self.waiting[a.id]]
+        self.running: dict[Future[ActionResult], str] = {}
+        self.results: dict[str, ActionResult] = {}
+        self.on_result = on_result
+
+    def run(self, pool: Executor, run: Callable[[Action], ActionResult]) -> None:
+        while self.ready or self.running:
+            for action_id in self.ready:
+                self.running[pool.submit(run, self.by_id[action_id])] = action_id
+            self.ready = []
+            done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+            for future in done:
+                del self.running[future]
+                self._finished(future.result())
+
+    def drain(self) -> None:
+        """Wait for the actions in flight and record them, scheduling nothing new."""
+        for future in list(self.running):
+            if future.cancel():
+                continue
+            try:
+                self._record(future.result())
+            except BaseException:  # interrupted too: it is reported as skipped
+                continue
+        self.running.clear()
+
+    def skip_rest(self, reason: str) -> None:
+        for action_id, action in self.by_id.items():
+            if action_id not in self.results:
+                self._record(ActionResult(action=action, outcome=Outcome.SKIPPED, error=reason))
+
+    def results_in(self, actions: Sequence[Action]) -> tuple[ActionResult, ...]:
+        return tuple(self.results[a.id] for a in actions)
+
+    def _finished(self, result: ActionResult) -> None:
+        self._record(result)
+        for child in self.dependents[result.action.id]:
+            if result.outcome is not Outcome.DONE:
+                self._skip(self.by_id[child], because=result.action)
+                continue
+            self.waiting[child].discard(result.action.id)
+            if not self.waiting[child] and child not in self.results:
+                self.ready.append(child)
+
+    def _skip(self, action: Action, *, because: Action) -> None:
+        if action.id in self.results:
+            return
+        self._record(ActionResult(action=action, outcome=Outcome.SKIPPED, error=f"{because.id} did not succeed"))
+        for child in self.dependents.get(action.id, ()):
+            self._skip(self.by_id[child], because=because)
+
+    def _record(self, result: ActionResult) -> None:
+        self.results[result.action.id] = result
+        self.on_result(result)
 
 
 class Applier:
@@ -87,62 +153,28 @@ class Applier:
     # -- scheduling ------------------------------------------------------------------------------
 
     def apply(self, plan: Plan) -> ApplyReport:
-        """Run every action whose prerequisites succeeded, independent ones concurrently."""
+        """Run every action whose prerequisites succeeded, independent ones concurrently.
+
+        Ctrl-C stops scheduling: actions in flight finish and are reported, the rest are skipped.
+        """
         self.plan = plan
         started, requests_before = time.monotonic(), self.gateway.request_count
-        by_id = {a.id: a for a in plan.actions}
-        waiting = {a.id: {d for d in a.after if d in by_id} for a in plan.actions}
-        dependents: dict[str, list[str]] = defaultdict(list)
-        for action in plan.actions:
-            for dep in waiting[action.id]:
-                dependents[dep].append(action.id)
-        results: dict[str, ActionResult] = {}
-        ready = [a.id for a in plan.actions if not waiting[a.id]]
+        schedule = _Schedule(plan.actions, on_result=self.on_result)
         pool: Executor = _Inline() if self.concurrency == 1 else ThreadPoolExecutor(self.concurrency)
-        running: dict[Future[ActionResult], str] = {}
+        interrupted = False
         with pool:
-            while ready or running:
-                for action_id in ready:
-                    running[pool.submit(self._run, by_id[action_id])] = action_id
-                ready = []
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    result = future.result()
-                    del running[future]
-                    self._record(results, result)
-                    for child in dependents[result.action.id]:
-                        if result.outcome is not Outcome.DONE:
-                            self._skip(by_id[child], result.action, by_id, dependents, results)
-                            continue
-                        waiting[child].discard(result.action.id)
-                        if not waiting[child] and child not in results:
-                            ready.append(child)
+            try:
+                schedule.run(pool, self._run)
+            except KeyboardInterrupt:
+                interrupted = True
+                schedule.drain()
+        schedule.skip_rest("apply was interrupted")
         return ApplyReport(
-            results=tuple(results[a.id] for a in plan.actions),
+            results=schedule.results_in(plan.actions),
             requests=self.gateway.request_count - requests_before,
             seconds=time.monotonic() - started,
+            interrupted=interrupted,
         )
-
-    def _record(self, results: dict[str, ActionResult], result: ActionResult) -> None:
-        results[result.action.id] = result
-        self.on_result(result)
-
-    def _skip(
-        self,
-        action: Action,
-        because: Action,
-        by_id: Mapping[str, Action],
-        dependents: Mapping[str, list[str]],
-        results: dict[str, ActionResult],
-    ) -> None:
-        if action.id in results:
-            return
-        self._record(
-            results,
-            ActionResult(action=action, outcome=Outcome.SKIPPED, error=f"{because.id} did not succeed"),
-        )
-        for child in dependents.get(action.id, ()):
-            self._skip(by_id[child], because, by_id, dependents, results)
 
     def _run(self, action: Action) -> ActionResult:
         runner = {
@@ -189,9 +221,7 @@ class Applier:
             (
                 a
                 for a in self.plan.actions
-                if a.kind is ActionKind.ATTACH_SOURCE
-                and a.customer_key == create.customer_key
-                and create.id in a.after
+                if a.kind is ActionKind.ATTACH_SOURCE and a.customer_key == create.customer_key and create.id in a.after
             ),
             None,
         )
@@ -393,15 +423,11 @@ class Applier:
     def _source(self, action: Action) -> str:
         found = action.source or self.context.source.get(action.customer_key)
         if not found or found == KNOWN_AFTER_APPLY:
-            raise ActionFailed(
-                f"the platform customer of '{action.customer_key}' has no payment source to share"
-            )
+            raise ActionFailed(f"the platform customer of '{action.customer_key}' has no payment source to share")
         return found
 
     def _exhausted(self, action: Action) -> ActionFailed:
-        return ActionFailed(
-            f"gave up after {MAX_GENERATIONS} idempotency keys; Stripe kept failing ({action.id})"
-        )
+        return ActionFailed(f"gave up after {MAX_GENERATIONS} idempotency keys; Stripe kept failing ({action.id})")
 
 
 @dataclass(frozen=True, slots=True)

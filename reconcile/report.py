@@ -45,6 +45,7 @@ class ApplyReport:
     results: tuple[ActionResult, ...]
     requests: int = 0  # HTTP requests apply made, retries included
     seconds: float = 0.0
+    interrupted: bool = False  # Ctrl-C: what was in flight finished, the rest was skipped
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)
@@ -64,5 +65,6 @@ class ApplyReport:
             "counts": {outcome.value: self.count(outcome) for outcome in Outcome},
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
+            "interrupted": self.interrupted,
             "actions": [r.to_json() for r in self.results],
         }

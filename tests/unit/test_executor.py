@@ -43,7 +43,7 @@ class FakeGateway:
         self.request_count += 1
         queue = self.scripts.get(operation)
         answer = queue.pop(0) if queue else default()
-        if isinstance(answer, ApiFailure):
+        if isinstance(answer, BaseException):
             raise answer
         return answer
 
@@ -254,3 +254,12 @@ def test_payload_unsets_removed_fields_with_empty_strings() -> None:
         changes=(FieldChange("phone", "+1555", None), FieldChange("metadata.note", "x", None)),
     )
     assert payload(update) == {"phone": "", "metadata": {"note": ""}}
+
+
+def test_interrupted_apply_reports_what_was_done_and_skips_the_rest() -> None:
+    gateway = FakeGateway()
+    gateway.script("create_token", gateway._new("tok"), KeyboardInterrupt())
+    report = run(gateway, share("alice"), share("bob"), share("carol"))
+    assert report.interrupted
+    assert [r.outcome for r in report.results] == [Outcome.DONE, Outcome.SKIPPED, Outcome.SKIPPED]
+    assert report.results[1].error == "apply was interrupted"
