@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ SANDBOX_KEYS = {Mode.TEST: "sk_test_sandbox", Mode.LIVE: "sk_live_sandbox"}
 DEFAULT_MAX_RPS = {Mode.TEST: 20.0, Mode.LIVE: 80.0}
 # Stripe usually answers in 100-400 ms; sizing for 500 ms keeps the rate ceiling, not latency, the limit.
 SLOW_ANSWER_SECONDS = 0.5
+MAX_SKIPS_LISTED = 10
 
 FileArg = Annotated[Path, typer.Argument(help="The desired-state YAML file.", show_default=False)]
 ApiBase = Annotated[
@@ -250,10 +252,17 @@ def _confirm(plan: Plan, auto_approve: bool) -> None:
 
 def _print_report(outcome: ApplyReport) -> None:
     for result in outcome.results:
-        if result.outcome is Outcome.DONE:
-            continue
-        request = f" (request {result.request_id})" if result.request_id else ""
-        typer.echo(f"{result.outcome.value}: {result.action.id}: {result.error}{request}", err=True)
+        if result.outcome is Outcome.FAILED:
+            request = f" (request {result.request_id})" if result.request_id else ""
+            typer.echo(f"failed: {result.action.id}: {result.error}{request}", err=True)
+    # Skips can run to thousands after an interruption: one line per reason once there are many.
+    skipped = Counter(r.error for r in outcome.results if r.outcome is Outcome.SKIPPED)
+    for result in outcome.results:
+        if result.outcome is Outcome.SKIPPED and skipped[result.error] <= MAX_SKIPS_LISTED:
+            typer.echo(f"skipped: {result.action.id}: {result.error}", err=True)
+    for reason, count in skipped.items():
+        if count > MAX_SKIPS_LISTED:
+            typer.echo(f"skipped: {count} actions: {reason} (--report lists them)", err=True)
     typer.echo(
         f"Apply {'complete' if outcome.complete else 'incomplete'}: {outcome.count(Outcome.DONE)} done, "
         f"{outcome.count(Outcome.FAILED)} failed, {outcome.count(Outcome.SKIPPED)} skipped "
