@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -139,3 +140,12 @@ def test_sandbox_accounts_endpoint_connects_an_account_with_a_given_id(
     assert (answer.status, answer.body["id"]) == (200, "acct_1GivenId0000")
     assert stripe_client.v1.customers.list(options={"stripe_account": "acct_1GivenId0000"}).data == []
     assert raw("POST", "/_sandbox/accounts", body="id=cus_wrong").status == 400
+
+
+def test_latency_delays_every_answer(stripe_client: stripe.StripeClient, sandbox: Sandbox) -> None:
+    sandbox.configure(latency_ms=150)
+    started = time.monotonic()
+    stripe_client.v1.customers.list()
+    stripe_client.v1.customers.create({"email": "slow@example.com"})
+    # A lower bound only: a busy machine can make it slower, never faster.
+    assert time.monotonic() - started >= 0.3
