@@ -7,6 +7,7 @@ built with ``max_network_retries=0`` and failures come out as ``ApiFailure``.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -104,6 +105,7 @@ class Gateway:
 
     def __init__(self, api_key: str, *, api_base: str | None = None, max_rps: float = 0) -> None:
         self._api_key = api_key
+        self._base = api_base or stripe.DEFAULT_API_BASE
         self.requests: Counter[str] = Counter()
         self._http = _PacedClient(Pacer(max_rps), self.requests, threading.Lock())
         self._client = stripe.StripeClient(
@@ -218,6 +220,8 @@ class Gateway:
             raise self._failure(error) from None
 
     def _failure(self, error: stripe.StripeError) -> ApiFailure:
+        if isinstance(error, stripe.APIConnectionError):
+            return ApiFailure(message=f"cannot reach the API at {self._base}: {_network_reason(error)}")
         headers = error.headers or {}
         should_retry_header = headers.get("stripe-should-retry")
         details = error.error
@@ -234,6 +238,13 @@ class Gateway:
     def _scrub(self, message: str) -> str:
         """Stripe masks keys in its messages already; this makes sure of it."""
         return message.replace(self._api_key, "sk_****") if self._api_key else message
+
+
+def _network_reason(error: stripe.APIConnectionError) -> str:
+    """The cause of a connection error in a few words; the SDK's own message spans several lines."""
+    text = error.user_message or ""
+    found = re.search(r"\[Errno -?\d+\] ([^\"')\]]+)", text) or re.search(r"(Read timed out|timed out)", text)
+    return found.group(1).strip() if found else "network error"
 
 
 def to_customer(obj: Any) -> Customer:

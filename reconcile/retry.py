@@ -15,9 +15,9 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    attempts: int = 8
+    attempts: int = 6
     base_delay: float = 0.5  # seconds; doubled per attempt, full jitter
-    max_delay: float = 8.0
+    max_delay: float = 5.0
     sleep: Callable[[float], None] = time.sleep
     jitter: Callable[[], float] = random.random
 

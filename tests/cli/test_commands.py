@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reconcile.cli import app
+from reconcile.retry import RetryPolicy
 from reconcile.sandbox.server import running_sandbox
 from tests.support import BOOKSHOP, COFFEE, MARKETPLACE, Reconcile, lines, operations
 
@@ -193,3 +195,10 @@ def test_key_never_appears_in_any_output(tmp_path: Path, write_file: WriteFile) 
     outputs += [(tmp_path / "plan.json").read_text(), (tmp_path / "report.json").read_text()]
     assert all(secret not in text for text in outputs)
     assert all(secret[8:] not in text for text in outputs)
+
+
+def test_unreachable_api_is_one_line(reconcile: Reconcile, marketplace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The retries back off for ~10 s in real life; the test skips the sleeping, not the retrying.
+    monkeypatch.setattr("reconcile.observe.RetryPolicy", partial(RetryPolicy, sleep=lambda _seconds: None))
+    result = reconcile("plan", marketplace, "--api-base", "http://127.0.0.1:9")
+    assert_one_line_error(result, "cannot reach the API at http://127.0.0.1:9")
