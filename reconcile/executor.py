@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from reconcile.gateway import ApiFailure, Gateway, Written
 from reconcile.model import KEY_KEY, OWNER_KEY, PLATFORM_CUSTOMER_KEY, SOURCE_KEY, Strategy
@@ -27,8 +27,12 @@ from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Plan
 from reconcile.report import ActionResult, ApplyReport, Outcome
 from reconcile.retry import RetryPolicy, with_retries
 
+T = TypeVar("T")
+
 # How many fresh keys one write may walk through before it gives up.
 MAX_GENERATIONS = 10
+# A 400 naming these means the token or clone is spent, expired or gone: make a fresh one.
+INSTRUMENT_PARAMS = frozenset({"source", "payment_method"})
 # How far back (seconds) to look for a create that a 5xx may have hidden; covers clock skew.
 LOOKBACK = 600
 
@@ -239,7 +243,7 @@ class Applier:
                 )
             except _ServerError:
                 # Attaching twice would leave two cards: find out whether the first attempt landed.
-                live = self.gateway.retrieve_customer(None, customer_id)
+                live = self._read(partial(self.gateway.retrieve_customer, None, customer_id))
                 if live is not None and live.default_source:
                     self.context.source[action.customer_key] = live.default_source
                     return customer_id
@@ -287,7 +291,16 @@ class Applier:
                 continue
             params: dict[str, Any] = {"metadata": {SOURCE_KEY: source}}
             if action.strategy == Strategy.PAYMENT_METHOD:
-                params["payment_method"] = instrument
+                # A customer update takes no payment_method: the clone is attached first, then made the default.
+                try:
+                    self._write(
+                        partial(self.gateway.attach_payment_method, account, instrument, copy_id),
+                        f"{base}:attach",
+                        generation,
+                        trust_replay=True,
+                    )
+                except (_ServerError, _Stale):
+                    continue
                 params["invoice_settings"] = {"default_payment_method": instrument}
             else:
                 params["source"] = instrument  # Stripe makes it the default and removes the old default
@@ -372,7 +385,7 @@ class Applier:
             return self._find_created(account, match, since)
         except _Stale:
             return None
-        if written.replayed and self.gateway.retrieve_customer(account, written.id) is None:
+        if written.replayed and self._read(partial(self.gateway.retrieve_customer, account, written.id)) is None:
             return None  # the customer this key made was deleted since: make a new one
         return _Made(written.id, _source_id(written.data))
 
@@ -405,7 +418,7 @@ class Applier:
         except ApiFailure as failure:
             if failure.status is not None and failure.status >= 500:
                 raise _ServerError(failure) from None
-            if failure.type == "idempotency_error" or (failure.status == 400 and failure.param == "source"):
+            if failure.type == "idempotency_error" or (failure.status == 400 and failure.param in INSTRUMENT_PARAMS):
                 raise _Stale from None
             raise
         if written.replayed and not trust_replay:
@@ -413,6 +426,9 @@ class Applier:
         return written
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    def _read(self, read: Callable[[], T]) -> T:
+        return with_retries(read, self.policy)
 
     def _platform_id(self, action: Action) -> str:
         found = action.platform_customer or self.context.platform.get(action.customer_key)

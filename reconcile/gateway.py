@@ -192,6 +192,14 @@ class Gateway:
             )
         )
 
+    def attach_payment_method(self, account: str, payment_method: str, customer: str, idempotency_key: str) -> Written:
+        """Attach a PaymentMethod of ``account`` to one of its customers."""
+        return self._written(
+            lambda: self._client.v1.payment_methods.attach(
+                payment_method, {"customer": customer}, self._options(account, idempotency_key)
+            )
+        )
+
     # -- plumbing ----------------------------------------------------------------------------------
 
     def _options(self, account: str | None, idempotency_key: str | None = None) -> Any:

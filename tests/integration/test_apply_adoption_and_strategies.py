@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import stripe
 
 from tests.support import BOOKSHOP, COFFEE, Reconcile, writes
@@ -90,4 +91,64 @@ def test_payment_method_strategy_shares_a_clone_of_the_card(
         platform.default_source.fingerprint,
     )
     assert copy.metadata["reconcile_source"] == platform.default_source.id
+    assert reconcile("plan", path, "--detailed-exitcode").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("strategy", "writes_per_copy"),
+    [
+        ("token", {"POST /v1/tokens": 1, "POST /v1/customers/{customer}": 1}),
+        (
+            "payment_method",
+            {
+                "POST /v1/payment_methods": 1,
+                "POST /v1/payment_methods/{payment_method}/attach": 1,
+                "POST /v1/customers/{customer}": 1,
+            },
+        ),
+    ],
+)
+def test_new_platform_card_rotates_every_copy(
+    strategy: str,
+    writes_per_copy: dict[str, int],
+    reconcile: Reconcile,
+    write_file: Any,
+    accounts: Any,
+    sandbox: Any,
+    stripe_client: stripe.StripeClient,
+) -> None:
+    path = write_file(
+        f"""\
+        version: 1
+        owner: acme
+        mode: test
+        strategy: {strategy}
+        accounts: {{bookshop: {BOOKSHOP}, coffee: {COFFEE}}}
+        customers:
+          alice:
+            email: alice@example.com
+            payment: {{source: tok_visa}}
+            accounts: ["*"]
+        """
+    )
+    assert reconcile("apply", path, "--auto-approve").exit_code == 0
+    (platform,) = stripe_client.v1.customers.list().data
+    renewed = stripe_client.v1.customers.update(platform.id, {"source": "tok_mastercard", "expand": ["default_source"]})
+
+    planned = reconcile("plan", path, "--format", "json")
+    kinds = [(a["action"], a["account"]) for a in json.loads(planned.stdout)["actions"]]
+    assert kinds == [("rotate_source", "bookshop"), ("rotate_source", "coffee")]
+    sandbox.reset_stats()
+    result = reconcile("apply", path, "--auto-approve")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert writes(sandbox.stats()) == {op: 2 * n for op, n in writes_per_copy.items()}
+
+    for account in (BOOKSHOP, COFFEE):
+        (copy,) = stripe_client.v1.customers.list(
+            {"expand": ["data.default_source", "data.invoice_settings.default_payment_method"]},
+            {"stripe_account": account},
+        ).data
+        card = copy.default_source if strategy == "token" else copy.invoice_settings.default_payment_method.card
+        assert (card.fingerprint, card.last4) == (renewed.default_source.fingerprint, renewed.default_source.last4)
+        assert copy.metadata["reconcile_source"] == renewed.default_source.id
     assert reconcile("plan", path, "--detailed-exitcode").exit_code == 0

@@ -48,3 +48,28 @@ def test_every_request_of_a_plan_apply_cycle_passes_the_spec(
         "DELETE /v1/customers/{customer}",
     }
     assert [e for e in exchanges if e["violations"]] == []
+
+
+def test_payment_method_strategy_requests_pass_the_spec(
+    reconcile: Reconcile,
+    write_file: Any,
+    accounts: Any,
+    proxy: tuple[str, Path],
+    stripe_client: stripe.StripeClient,
+) -> None:
+    url, report = proxy
+    path = write_file(MARKETPLACE.replace("mode: test\n", "mode: test\nstrategy: payment_method\n"))
+    assert reconcile("apply", path, "--auto-approve", env={"STRIPE_API_BASE": url}).exit_code == 0
+    alice = next(c for c in stripe_client.v1.customers.list().data if c.metadata["reconcile_key"] == "alice")
+    stripe_client.v1.customers.update(alice.id, {"source": "tok_amex"})  # a new card: copies rotate
+    assert reconcile("apply", path, "--auto-approve", env={"STRIPE_API_BASE": url}).exit_code == 0
+
+    exchanges = [json.loads(line) for line in report.read_text().splitlines()]
+    assert {f"{e['method']} {e['template']}" for e in exchanges} == {
+        "GET /v1/customers",
+        "POST /v1/customers",
+        "POST /v1/payment_methods",
+        "POST /v1/payment_methods/{payment_method}/attach",
+        "POST /v1/customers/{customer}",
+    }
+    assert [e for e in exchanges if e["violations"]] == []
