@@ -118,7 +118,7 @@ def plan_command(
         if out is not None:
             out.write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
         if plan.conflicts:
-            raise ReconcileError(f"{_conflicts(plan)}; they are left untouched")
+            raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); conflicting objects are never touched")
         if detailed_exitcode and plan.has_changes:
             raise typer.Exit(ExitCode.CHANGES)
 
@@ -159,7 +159,7 @@ def apply_command(
             typer.echo(render(plan, "text", redact=bool(redact), color=_color(sys.stdout)), nl=False)
             if not plan.has_changes:
                 if plan.conflicts:
-                    raise ReconcileError(f"{_conflicts(plan)}; nothing else to do")
+                    raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); nothing else to do")
                 return
             _confirm(plan, auto_approve)
             with ApplyProgress(total=len(plan.actions), enabled=_is_tty(sys.stderr)) as progress:
@@ -172,7 +172,7 @@ def apply_command(
         if outcome.interrupted:
             _fail("interrupted; what was in flight finished and is reported above", code=130)
         if plan.conflicts:
-            raise ReconcileError(f"{_conflicts(plan)}; they were left untouched")
+            raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); the rest was applied")
         if outcome.return_code != ExitCode.OK:
             raise typer.Exit(outcome.return_code)
 

@@ -172,3 +172,31 @@ def test_observing_many_customers_costs_one_list_call_per_page(
     # 150 platform customers and 150 copies: 2 pages each; coffee holds none: 1 page.
     assert sandbox.stats()["requests"] == {"GET /v1/customers": 5}
     assert operations(sandbox.stats(), "POST") == 0
+
+
+def test_copy_held_by_another_owner_is_a_conflict_left_untouched(
+    reconcile: Reconcile, marketplace: Path, stripe_client: stripe.StripeClient
+) -> None:
+    assert reconcile("apply", marketplace, "--auto-approve").exit_code == 0
+    copy = by_key(customers(stripe_client, BOOKSHOP))["alice"]
+    stripe_client.v1.customers.update(
+        copy.id,
+        {"email": "other@example.com", "metadata": {"reconcile_owner": "someone-else"}},
+        {"stripe_account": BOOKSHOP},
+    )
+
+    planned = reconcile("plan", marketplace)
+    assert planned.exit_code == 1
+    assert "! conflict alice @ bookshop" in planned.stdout
+    assert "owned by 'someone-else'" in planned.stdout
+    assert planned.stderr.strip() == (
+        "error: 1 conflict needs attention (the '!' lines); conflicting objects are never touched"
+    )
+
+    applied = reconcile("apply", marketplace, "--auto-approve", "--prune")
+    assert applied.exit_code == 1
+    assert "No changes." in applied.stdout
+    untouched = stripe_client.v1.customers.retrieve(copy.id, {}, {"stripe_account": BOOKSHOP})
+    assert untouched.email == "other@example.com"
+    assert untouched.metadata["reconcile_owner"] == "someone-else"
+    assert [c.id for c in customers(stripe_client, BOOKSHOP)] == [copy.id]  # no second copy either
