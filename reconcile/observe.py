@@ -32,9 +32,7 @@ def observe(
     adopted = {c.id for c in desired.customers if c.id}
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(scope) + 1))) as pool:
         platform_job = pool.submit(_list_all, gateway, None, policy)
-        account_jobs = {
-            alias: pool.submit(_list_all, gateway, desired.accounts[alias], policy) for alias in scope
-        }
+        account_jobs = {alias: pool.submit(_list_all, gateway, desired.accounts[alias], policy) for alias in scope}
         platform = _result(platform_job, "the platform account")
         accounts = {
             desired.accounts[alias]: _result(job, f"account '{alias}' ({desired.accounts[alias]})")

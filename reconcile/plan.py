@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from reconcile.errors import UnsafePlanError
+
 FORMAT_VERSION = 1
 
 # Shown where a value only exists once an earlier action of the same apply has run.
@@ -27,6 +29,12 @@ class ActionKind(StrEnum):
     ADOPT = "adopt"
 
 
+# Safety, after octoDNS: changing more than this share of an account's copies needs --force ...
+SAFETY_MAX_SHARE = 0.30
+# ... on accounts holding at least this many (changing 1 of 3 is not a sign of a broken file).
+SAFETY_MIN_COPIES = 10
+
+
 # The closing line groups kinds the way a reviewer reads them.
 SUMMARY_GROUPS: Mapping[str, tuple[ActionKind, ...]] = {
     "create": (ActionKind.CREATE_CUSTOMER,),
@@ -40,6 +48,8 @@ SUMMARY_GROUPS: Mapping[str, tuple[ActionKind, ...]] = {
     ),
     "unshare": (ActionKind.UNSHARE,),
 }
+# Actions that change or delete an existing copy: what the safety threshold counts.
+RISKY_KINDS = frozenset({ActionKind.UPDATE_SHARE, ActionKind.ROTATE_SOURCE, ActionKind.UNSHARE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +155,30 @@ class Plan:
     actions: tuple[Action, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    copies_held: Mapping[str, int] = field(default_factory=dict)  # account alias -> copies the owner holds there
+
+    @property
+    def unsafe(self) -> tuple[str, ...]:
+        """Why the plan is unsafe (octoDNS's TooMuchChange): too many of an account's copies would change."""
+        touched: dict[str, set[str]] = {}
+        for action in self.actions:
+            if action.kind in RISKY_KINDS and action.account and action.object_id:
+                touched.setdefault(action.account, set()).add(action.object_id)
+        reasons = []
+        for alias, copies in sorted(touched.items()):
+            held = self.copies_held.get(alias, 0)
+            if held >= SAFETY_MIN_COPIES and len(copies) > SAFETY_MAX_SHARE * held:
+                reasons.append(
+                    f"would update or unshare {len(copies)} of the {held} copies on '{alias}' "
+                    f"({100 * len(copies) / held:.0f}%; the limit is {SAFETY_MAX_SHARE:.0%} on accounts "
+                    f"with {SAFETY_MIN_COPIES} or more copies)"
+                )
+        return tuple(reasons)
+
+    def check_safety(self) -> None:
+        """Raise UnsafePlanError, with the numbers, when the plan changes too much."""
+        if self.unsafe:
+            raise UnsafePlanError(f"unsafe plan: {'; '.join(self.unsafe)} (use --force to apply it anyway)")
 
     @property
     def has_changes(self) -> bool:
@@ -180,6 +214,8 @@ class Plan:
             "actions": [a.to_json() for a in self.actions],
             "conflicts": [c.to_json() for c in self.conflicts],
             "warnings": list(self.warnings),
+            "unsafe": list(self.unsafe),
+            "copies_held": dict(sorted(self.copies_held.items())),
         }
 
     @classmethod
@@ -196,4 +232,5 @@ class Plan:
             actions=tuple(Action.from_json(a) for a in data.get("actions", ())),
             conflicts=tuple(Conflict.from_json(c) for c in data.get("conflicts", ())),
             warnings=tuple(data.get("warnings", ())),
+            copies_held=dict(data.get("copies_held", {})),
         )

@@ -91,8 +91,10 @@ class _Planner:
 
     def customer(self, spec: CustomerSpec) -> None:
         shares = [s for s in spec.shares if s.alias in self.scope]
-        if not shares and not self.scope >= self.desired.accounts.keys():
-            return  # narrowed with --account to accounts this customer is not declared on
+        if spec.shares and not shares and not self.scope >= self.desired.accounts.keys():
+            # Narrowed (--account, --shard) to accounts this customer is not declared on. A customer
+            # declared on no account at all belongs to every narrowed run, or to none.
+            return
         try:
             platform = self._find_platform(spec)
         except _Conflicted:
@@ -334,7 +336,15 @@ class _Planner:
             actions=tuple(actions),
             conflicts=tuple(conflicts),
             warnings=tuple(self.warnings),
+            copies_held=self._copies_held(),
         )
+
+    def _copies_held(self) -> dict[str, int]:
+        held = {}
+        for alias in sorted(self.scope & self.desired.accounts.keys()):
+            on_account = self.observed.accounts.get(self.desired.accounts[alias], ())
+            held[alias] = sum(1 for c in on_account if c.owner == self.desired.owner)
+        return held
 
 
 def _platform_source(platform: Customer | None, strategy: Strategy) -> str | None:

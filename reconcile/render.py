@@ -206,6 +206,7 @@ def _text(plan: Plan, digest: str, *, color: bool) -> str:
     blocks = [[line for a in run for line in _text_action(a, paint)] for run in _by_customer(plan.actions)]
     notes = [_text_conflict(c, paint) for c in plan.conflicts]
     notes += [paint(f"! warning: {_plain(w)}", "warning") for w in plan.warnings]
+    notes += [paint(f"! unsafe: {_plain(u)}; apply needs --force", "conflict") for u in plan.unsafe]
     if notes:
         blocks.append(notes)
     closing = [paint(_closing(plan), "bold")]
@@ -284,6 +285,9 @@ def _markdown(plan: Plan, digest: str, *, redact: bool) -> str:
     if plan.warnings:
         lines += ["", "### Warnings", ""]
         lines += [f"- {_md_text(w)}" for w in plan.warnings]
+    if plan.unsafe:
+        lines += ["", "### Unsafe: apply needs --force", ""]
+        lines += [f"- {_md_text(u)}" for u in plan.unsafe]
     lines += ["", f"Digest: {_code('sha256:' + digest)}"]
     if redact:
         lines += ["", "_E-mails and phones are masked; the digest is of the unmasked plan._"]
