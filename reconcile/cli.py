@@ -7,9 +7,11 @@ exit code 1; ``--debug`` re-raises it with its traceback instead.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -63,6 +65,18 @@ Prune = Annotated[bool, typer.Option("--prune", help="Unshare copies we own that
 Accounts = Annotated[
     list[str] | None, typer.Option("--account", metavar="ALIAS", help="Only these accounts (repeatable).")
 ]
+Shard = Annotated[
+    str | None,
+    typer.Option(
+        "--shard", metavar="K/N", help="Only the K-th of N stable shares of the accounts (for N parallel jobs)."
+    ),
+]
+ExpectDigest = Annotated[
+    str | None,
+    typer.Option(
+        "--expect-digest", metavar="DIGEST", help="Refuse unless the plan's digest is this (an approved plan)."
+    ),
+]
 Redact = Annotated[
     bool | None,
     typer.Option("--redact/--no-redact", help="Mask e-mails and phones (markdown masks them by default)."),
@@ -98,6 +112,8 @@ def plan_command(
     ] = False,
     prune: Prune = False,
     account: Accounts = None,
+    shard: Shard = None,
+    expect_digest: ExpectDigest = None,
     redact: Redact = None,
     api_base: ApiBase = None,
     api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
@@ -109,7 +125,7 @@ def plan_command(
         if fmt not in ("text", "json", "markdown"):
             raise ReconcileError(f"--format must be text, json or markdown, not '{fmt}'")
         desired = config.load(file)
-        aliases = _aliases(desired, account)
+        aliases = _scope(desired, account, shard)
         with _connection(desired, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
             gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=DEFAULT_MAX_RPS[desired.mode])
             plan = _make_plan(gateway, desired, prune=prune, aliases=aliases)
@@ -117,6 +133,7 @@ def plan_command(
         typer.echo(render(plan, fmt, redact=masked, color=_color(sys.stdout)), nl=False)
         if out is not None:
             out.write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
+        _check_digest(plan, expect_digest, applying=False)
         if plan.conflicts:
             raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); conflicting objects are never touched")
         if detailed_exitcode and plan.has_changes:
@@ -127,8 +144,11 @@ def plan_command(
 def apply_command(
     file: FileArg,
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without asking.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Apply a plan even when it is unsafe.")] = False,
     prune: Prune = False,
     account: Accounts = None,
+    shard: Shard = None,
+    expect_digest: ExpectDigest = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -151,16 +171,19 @@ def apply_command(
         if file.suffix == ".json":
             raise ReconcileError(f"{file}: applying a saved plan file is not supported yet; apply the YAML file")
         desired = config.load(file)
-        aliases = _aliases(desired, account)
+        aliases = _scope(desired, account, shard)
         with _connection(desired, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
             rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[desired.mode]
             gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=rate)
             plan = _make_plan(gateway, desired, prune=prune, aliases=aliases)
             typer.echo(render(plan, "text", redact=bool(redact), color=_color(sys.stdout)), nl=False)
+            _check_digest(plan, expect_digest, applying=True)
             if not plan.has_changes:
                 if plan.conflicts:
                     raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); nothing else to do")
                 return
+            if not force:
+                plan.check_safety()
             _confirm(plan, auto_approve)
             with ApplyProgress(total=len(plan.actions), enabled=_is_tty(sys.stderr)) as progress:
                 workers = concurrency or concurrency_for(rate)
@@ -180,6 +203,39 @@ def apply_command(
 def _make_plan(gateway: Gateway, desired: DesiredState, *, prune: bool, aliases: list[str]) -> Plan:
     observed = observe(gateway, desired, aliases=aliases)
     return make_plan(desired, observed, prune=prune, accounts=aliases)
+
+
+def _scope(desired: DesiredState, chosen: list[str] | None, shard: str | None) -> list[str]:
+    """The account aliases a run covers: --account narrows, then --shard keeps its stable share."""
+    aliases = _aliases(desired, chosen)
+    if shard is None:
+        return aliases
+    index, count = parse_shard(shard)
+    return [alias for alias in aliases if shard_of(desired.accounts[alias], count) == index]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` as (K, N), 1 <= K <= N."""
+    found = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not found or not 1 <= int(found.group(1)) <= int(found.group(2)):
+        raise ReconcileError(f"--shard must be K/N with 1 <= K <= N, such as 2/4, not '{text}'")
+    return int(found.group(1)), int(found.group(2))
+
+
+def shard_of(account_id: str, count: int) -> int:
+    """The shard (1..count) an account belongs to: a hash of its id, so the split never depends on the file."""
+    return int.from_bytes(hashlib.sha256(account_id.encode()).digest()[:8], "big") % count + 1
+
+
+def _check_digest(plan: Plan, expected: str | None, *, applying: bool) -> None:
+    """--expect-digest: the plan must be the one a reviewer approved (text shows it as sha256:…)."""
+    if expected is None or expected.strip().removeprefix("sha256:") == plan.digest:
+        return
+    outcome = "; nothing was applied" if applying else ""
+    raise ReconcileError(
+        f"the plan's digest is sha256:{plan.digest}, not the expected {expected.strip()}: the file or the live "
+        f"state changed since that plan was approved{outcome}"
+    )
 
 
 def _aliases(desired: DesiredState, chosen: list[str] | None) -> list[str]:

@@ -1,0 +1,112 @@
+"""Options for pipelines: --expect-digest (apply what was approved), --force (unsafe plans), --shard."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+
+from reconcile.cli import shard_of
+from tests.support import BOOKSHOP, Reconcile, lines, operations
+
+
+def digest_of(result: Any) -> str:
+    found = re.search(r"^Digest: (sha256:[0-9a-f]{64})$", result.stdout, re.MULTILINE)
+    assert found, result.stdout
+    return found.group(1)
+
+
+def test_apply_with_the_approved_digest_applies(reconcile: Reconcile, marketplace: Path) -> None:
+    approved = digest_of(reconcile("plan", marketplace))
+    result = reconcile("apply", marketplace, "--auto-approve", "--expect-digest", approved)
+    assert result.exit_code == 0, result.stderr
+    assert "Apply complete" in result.stdout
+
+
+def test_apply_refuses_a_plan_that_is_not_the_approved_one(
+    reconcile: Reconcile, marketplace: Path, write_file: Any, sandbox: Any
+) -> None:
+    approved = digest_of(reconcile("plan", marketplace))
+    marketplace.write_text(marketplace.read_text().replace("Alice Liddell", "Alice L."))
+    sandbox.reset_stats()
+
+    result = reconcile("apply", marketplace, "--auto-approve", "--expect-digest", approved)
+
+    assert result.exit_code == 1
+    (line,) = lines(result.stderr)
+    assert line.startswith("error: the plan's digest is sha256:")
+    assert f"not the expected {approved}" in line
+    assert line.endswith("nothing was applied")
+    assert operations(sandbox.stats(), "POST") == 0
+
+
+def test_plan_checks_the_digest_too_and_accepts_it_bare(reconcile: Reconcile, marketplace: Path) -> None:
+    approved = digest_of(reconcile("plan", marketplace))
+    assert reconcile("plan", marketplace, "--expect-digest", approved.removeprefix("sha256:")).exit_code == 0
+    assert reconcile("plan", marketplace, "--expect-digest", "sha256:" + "0" * 64).exit_code == 1
+
+
+def many_copies(write_file: Any, accounts: Any, name: str = "Shopper") -> Path:
+    customers = "".join(
+        f"  c{i:02}:\n    email: c{i}@example.com\n    name: {name if i < 4 else 'Shopper'}\n"
+        f"    payment: {{source: tok_visa}}\n    accounts: [bookshop]\n"
+        for i in range(10)
+    )
+    return write_file(
+        f"version: 1\nowner: acme\nmode: test\naccounts:\n  bookshop: {BOOKSHOP}\ncustomers:\n{customers}"
+    )
+
+
+def test_unsafe_plan_is_refused_without_force(
+    reconcile: Reconcile, write_file: Any, accounts: Any, sandbox: Any, stripe_client: stripe.StripeClient
+) -> None:
+    assert reconcile("apply", many_copies(write_file, accounts), "--auto-approve", "--max-rps", "500").exit_code == 0
+    renamed = many_copies(write_file, accounts, name="Renamed")  # 4 of the 10 copies on bookshop change
+
+    planned = reconcile("plan", renamed)
+    assert planned.exit_code == 0
+    assert "! unsafe: would update or unshare 4 of the 10 copies on 'bookshop' (40%" in planned.stdout
+    sandbox.reset_stats()
+    refused = reconcile("apply", renamed, "--auto-approve", "--max-rps", "500")
+    assert refused.exit_code == 1
+    (line,) = lines(refused.stderr)
+    assert line.startswith("error: unsafe plan: would update or unshare 4 of the 10 copies on 'bookshop'")
+    assert line.endswith("(use --force to apply it anyway)")
+    assert operations(sandbox.stats(), "POST") == 0
+
+    forced = reconcile("apply", renamed, "--auto-approve", "--force", "--max-rps", "500")
+    assert forced.exit_code == 0, forced.stderr
+    copies = stripe_client.v1.customers.list({"limit": 100}, {"stripe_account": BOOKSHOP}).data
+    assert sum(1 for c in copies if c.name == "Renamed") == 4
+
+
+@pytest.mark.parametrize("count", [2, 3, 5])
+def test_shards_split_the_accounts_between_jobs_exactly_once(
+    count: int, reconcile: Reconcile, write_file: Any, sandbox: Any
+) -> None:
+    ids = [f"acct_1Shard{i:011d}" for i in range(12)]
+    for account_id in ids:
+        sandbox.add_account(account_id)
+    declared = "".join(f"  a{i:02}: {account_id}\n" for i, account_id in enumerate(ids))
+    path = write_file(
+        f"version: 1\nowner: acme\nmode: test\naccounts:\n{declared}customers:\n"
+        "  alice:\n    email: alice@example.com\n    payment: {source: tok_visa}\n    accounts: ['*']\n"
+    )
+    shared: list[str] = []
+    for index in range(1, count + 1):
+        result = reconcile("plan", path, "--shard", f"{index}/{count}", "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        mine = [a["account_id"] for a in json.loads(result.stdout)["actions"] if a["action"] == "share"]
+        assert all(shard_of(account_id, count) == index for account_id in mine)
+        shared += mine
+    assert sorted(shared) == sorted(ids)
+
+
+def test_bad_shard_is_one_line(reconcile: Reconcile, marketplace: Path) -> None:
+    result = reconcile("plan", marketplace, "--shard", "3/2")
+    assert result.exit_code == 1
+    assert lines(result.stderr) == ["error: --shard must be K/N with 1 <= K <= N, such as 2/4, not '3/2'"]
