@@ -26,9 +26,10 @@ from reconcile.errors import ConfigError, ExitCode, ReconcileError
 from reconcile.executor import Applier
 from reconcile.gateway import Gateway
 from reconcile.model import DesiredState, Mode
-from reconcile.observe import observe
+from reconcile.observe import observe, snapshot
 from reconcile.plan import Plan
 from reconcile.planner import plan as make_plan
+from reconcile.preconditions import stale_actions
 from reconcile.progress import ApplyProgress
 from reconcile.render import render
 from reconcile.report import ApplyReport, Outcome
@@ -52,6 +53,9 @@ SLOW_ANSWER_SECONDS = 0.5
 MAX_SKIPS_LISTED = 10
 
 FileArg = Annotated[Path, typer.Argument(help="The desired-state YAML file.", show_default=False)]
+PlanFileArg = Annotated[
+    Path, typer.Argument(help="The desired-state YAML file, or a PLAN.json from plan --out.", show_default=False)
+]
 ApiBase = Annotated[
     str | None,
     typer.Option("--api-base", envvar="STRIPE_API_BASE", help="Another Stripe-compatible API base URL."),
@@ -81,6 +85,19 @@ Redact = Annotated[
     bool | None,
     typer.Option("--redact/--no-redact", help="Mask e-mails and phones (markdown masks them by default)."),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a command runs against: the file's mode and the connected accounts it names."""
+
+    path: str
+    mode: Mode
+    accounts: tuple[str, ...]
+
+    @classmethod
+    def of(cls, desired: DesiredState) -> Target:
+        return cls(path=desired.path, mode=desired.mode, accounts=tuple(desired.accounts.values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +143,8 @@ def plan_command(
             raise ReconcileError(f"--format must be text, json or markdown, not '{fmt}'")
         desired = config.load(file)
         aliases = _scope(desired, account, shard)
-        with _connection(desired, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
+        target = Target.of(desired)
+        with _connection(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
             gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=DEFAULT_MAX_RPS[desired.mode])
             plan = _make_plan(gateway, desired, prune=prune, aliases=aliases)
         masked = redact if redact is not None else fmt == "markdown"
@@ -142,7 +160,7 @@ def plan_command(
 
 @app.command("apply")
 def apply_command(
-    file: FileArg,
+    file: PlanFileArg,
     auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Apply without asking.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Apply a plan even when it is unsafe.")] = False,
     prune: Prune = False,
@@ -166,16 +184,23 @@ def apply_command(
     sandbox: Sandbox = False,
     debug: Debug = False,
 ) -> None:
-    """Plan, show, ask, then make exactly those changes."""
+    """Plan, show, ask, then make exactly those changes (or those of a saved PLAN.json, if still true)."""
     with _errors(debug):
-        if file.suffix == ".json":
-            raise ReconcileError(f"{file}: applying a saved plan file is not supported yet; apply the YAML file")
-        desired = config.load(file)
-        aliases = _scope(desired, account, shard)
-        with _connection(desired, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
-            rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[desired.mode]
+        saved = _load_saved_plan(file, account=account, shard=shard, prune=prune)
+        desired: DesiredState | None = None
+        if saved is None:
+            desired = config.load(file)
+            target = Target.of(desired)
+        else:
+            target = _saved_target(file, saved)
+        with _connection(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
+            rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
             gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=rate)
-            plan = _make_plan(gateway, desired, prune=prune, aliases=aliases)
+            if desired is not None:
+                plan = _make_plan(gateway, desired, prune=prune, aliases=_scope(desired, account, shard))
+            else:
+                assert saved is not None
+                plan = _still_true(file, saved, gateway)
             typer.echo(render(plan, "text", redact=bool(redact), color=_color(sys.stdout)), nl=False)
             _check_digest(plan, expect_digest, applying=True)
             if not plan.has_changes:
@@ -187,7 +212,7 @@ def apply_command(
             _confirm(plan, auto_approve)
             with ApplyProgress(total=len(plan.actions), enabled=_is_tty(sys.stderr)) as progress:
                 workers = concurrency or concurrency_for(rate)
-                applier = Applier(gateway, owner=desired.owner, concurrency=workers, on_result=progress.advance)
+                applier = Applier(gateway, owner=plan.owner, concurrency=workers, on_result=progress.advance)
                 outcome = applier.apply(plan)
         _print_report(outcome)
         if report is not None:
@@ -198,6 +223,44 @@ def apply_command(
             raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); the rest was applied")
         if outcome.return_code != ExitCode.OK:
             raise typer.Exit(outcome.return_code)
+
+
+def _load_saved_plan(file: Path, *, account: list[str] | None, shard: str | None, prune: bool) -> Plan | None:
+    """The plan in a PLAN.json (from plan --out), or None for a desired-state file."""
+    if file.suffix.lower() != ".json":
+        return None
+    if account or shard or prune:
+        raise ReconcileError("--account, --shard and --prune shape a plan when it is made; give them to plan --out")
+    try:
+        return Plan.from_json(json.loads(file.read_text(encoding="utf-8")))
+    except OSError as error:
+        raise ReconcileError(f"{file}: cannot read the plan: {error.strerror}") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise ReconcileError(f"{file}: not a plan written by reconcile plan --out ({error})") from None
+
+
+def _saved_target(file: Path, plan: Plan) -> Target:
+    try:
+        mode = Mode(plan.mode)
+    except ValueError:
+        raise ReconcileError(f"{file}: unknown mode '{plan.mode}' in the plan") from None
+    return Target(path=str(file), mode=mode, accounts=tuple(plan.accounts.values()))
+
+
+def _still_true(file: Path, plan: Plan, gateway: Gateway) -> Plan:
+    """The saved plan, once every action's precondition is checked against live state again."""
+    platform_objects = {a.object_id for a in plan.actions if a.account is None and a.object_id}
+    observed = snapshot(gateway, owner=plan.owner, accounts=plan.accounts, adopted=platform_objects)
+    stale = stale_actions(plan, observed)
+    for reason in stale[:MAX_SKIPS_LISTED]:
+        typer.echo(f"stale: {reason}", err=True)
+    if stale:
+        count = f"{len(stale)} action{'s' if len(stale) != 1 else ''}"
+        raise ReconcileError(
+            f"{file}: the plan is stale: {count} no longer match{'es' if len(stale) == 1 else ''} live state; "
+            "nothing was applied; make a new plan"
+        )
+    return plan
 
 
 def _make_plan(gateway: Gateway, desired: DesiredState, *, prune: bool, aliases: list[str]) -> Plan:
@@ -249,16 +312,12 @@ def _aliases(desired: DesiredState, chosen: list[str] | None) -> list[str]:
 
 
 @contextlib.contextmanager
-def _connection(
-    desired: DesiredState, *, api_base: str | None, api_key_env: str, sandbox: bool
-) -> Iterator[Connection]:
-    """The key and base URL to use; with --sandbox, an embedded sandbox that holds the file's accounts."""
+def _connection(target: Target, *, api_base: str | None, api_key_env: str, sandbox: bool) -> Iterator[Connection]:
+    """The key and base URL to use; with --sandbox, an embedded sandbox that holds the target's accounts."""
     if sandbox:
         SANDBOX_DB.parent.mkdir(parents=True, exist_ok=True)
-        key = SANDBOX_KEYS[desired.mode]
-        with running_sandbox(
-            SANDBOX_DB, api_keys=tuple(SANDBOX_KEYS.values()), accounts=desired.accounts.values()
-        ) as sb:
+        key = SANDBOX_KEYS[target.mode]
+        with running_sandbox(SANDBOX_DB, api_keys=tuple(SANDBOX_KEYS.values()), accounts=target.accounts) as sb:
             yield Connection(api_key=key, api_base=sb.url)
         return
     key = os.environ.get(api_key_env, "").strip()
@@ -269,9 +328,9 @@ def _connection(
     mode = key_mode(key)
     if mode is None:
         raise ReconcileError(f"{api_key_env} does not hold a Stripe secret key (expected sk_test_… or sk_live_…)")
-    if mode is not desired.mode:
+    if mode is not target.mode:
         raise ReconcileError(
-            f"{desired.path}: the file says mode: {desired.mode.value}, but {api_key_env} is a {mode.value}-mode key"
+            f"{target.path}: the file says mode: {target.mode.value}, but {api_key_env} is a {mode.value}-mode key"
         )
     yield Connection(api_key=key, api_base=api_base)
 

@@ -108,6 +108,12 @@ class Customer:
     def metadata(self) -> Mapping[str, str]:
         return self.fields.metadata or frozen_map()
 
+    def flat(self) -> dict[str, str | None]:
+        """Every field by name, metadata keys as ``metadata.<key>``: the names plan changes use."""
+        flat: dict[str, str | None] = {name: self.fields.get(name) for name in FIELDS}
+        flat.update({f"metadata.{key}": value for key, value in self.metadata.items()})
+        return flat
+
     @property
     def owner(self) -> str | None:
         return self.metadata.get(OWNER_KEY)

@@ -8,7 +8,7 @@ A missing or unconnected account shows up as the failure of its first list call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
@@ -27,19 +27,41 @@ def observe(
     policy: RetryPolicy | None = None,
 ) -> ObservedState:
     """Read the platform customers that are ours or adopted, and every customer on each account."""
-    policy = policy or RetryPolicy()
     scope = sorted(aliases if aliases is not None else desired.accounts)
-    adopted = {c.id for c in desired.customers if c.id}
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(scope) + 1))) as pool:
+    return snapshot(
+        gateway,
+        owner=desired.owner,
+        accounts={alias: desired.accounts[alias] for alias in scope},
+        adopted={c.id for c in desired.customers if c.id},
+        concurrency=concurrency,
+        policy=policy,
+    )
+
+
+def snapshot(
+    gateway: Gateway,
+    *,
+    owner: str,
+    accounts: Mapping[str, str],
+    adopted: Iterable[str] = (),
+    concurrency: int = 8,
+    policy: RetryPolicy | None = None,
+) -> ObservedState:
+    """Observe the platform (customers of ``owner``, or ``adopted``) and the accounts (alias -> id)."""
+    policy = policy or RetryPolicy()
+    adopted = set(adopted)
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(accounts) + 1))) as pool:
         platform_job = pool.submit(_list_all, gateway, None, policy)
-        account_jobs = {alias: pool.submit(_list_all, gateway, desired.accounts[alias], policy) for alias in scope}
+        account_jobs = {
+            alias: pool.submit(_list_all, gateway, account_id, policy) for alias, account_id in accounts.items()
+        }
         platform = _result(platform_job, "the platform account")
-        accounts = {
-            desired.accounts[alias]: _result(job, f"account '{alias}' ({desired.accounts[alias]})")
+        observed = {
+            accounts[alias]: _result(job, f"account '{alias}' ({accounts[alias]})")
             for alias, job in account_jobs.items()
         }
-    relevant = tuple(c for c in platform if c.owner == desired.owner or c.id in adopted)
-    return ObservedState(platform=relevant, accounts=accounts)
+    relevant = tuple(c for c in platform if c.owner == owner or c.id in adopted)
+    return ObservedState(platform=relevant, accounts=observed)
 
 
 def _list_all(gateway: Gateway, account: str | None, policy: RetryPolicy) -> tuple[Customer, ...]:

@@ -156,6 +156,7 @@ class Plan:
     conflicts: tuple[Conflict, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     copies_held: Mapping[str, int] = field(default_factory=dict)  # account alias -> copies the owner holds there
+    accounts: Mapping[str, str] = field(default_factory=dict)  # the accounts planned for: alias -> acct_ id
 
     @property
     def unsafe(self) -> tuple[str, ...]:
@@ -216,6 +217,7 @@ class Plan:
             "warnings": list(self.warnings),
             "unsafe": list(self.unsafe),
             "copies_held": dict(sorted(self.copies_held.items())),
+            "accounts": dict(sorted(self.accounts.items())),
         }
 
     @classmethod
@@ -233,4 +235,5 @@ class Plan:
             conflicts=tuple(Conflict.from_json(c) for c in data.get("conflicts", ())),
             warnings=tuple(data.get("warnings", ())),
             copies_held=dict(data.get("copies_held", {})),
+            accounts=dict(data.get("accounts", {})),
         )

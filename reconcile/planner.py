@@ -337,6 +337,9 @@ class _Planner:
             conflicts=tuple(conflicts),
             warnings=tuple(self.warnings),
             copies_held=self._copies_held(),
+            accounts={
+                alias: account for alias, account in sorted(self.desired.accounts.items()) if alias in self.scope
+            },
         )
 
     def _copies_held(self) -> dict[str, int]:

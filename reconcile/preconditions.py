@@ -1,0 +1,75 @@
+"""Is a saved plan still true? Each action's precondition, checked against a fresh snapshot.
+
+`apply PLAN.json` runs a plan made earlier (reviewed in a pull request, say). Between the two,
+someone may have edited a copy, another run may have applied part of it, a copy may be gone.
+Every action states what it expects to find (``changes[…][0]`` is the value it expects now);
+one that no longer holds makes the whole plan stale, and nothing is applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from reconcile.model import Customer, ObservedState
+from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Plan
+
+
+def stale_actions(plan: Plan, observed: ObservedState) -> list[str]:
+    """One line per action whose precondition no longer holds; empty when the plan can be applied."""
+    check = _Checker(plan, observed)
+    return [f"{action.id}: {reason}" for action in plan.actions for reason in check(action)]
+
+
+class _Checker:
+    def __init__(self, plan: Plan, observed: ObservedState) -> None:
+        self.owner = plan.owner
+        self.platform = {c.id: c for c in observed.platform}
+        self.accounts = {account: {c.id: c for c in copies} for account, copies in observed.accounts.items()}
+
+    def __call__(self, action: Action) -> Iterator[str]:
+        kind = action.kind
+        if kind is ActionKind.CREATE_CUSTOMER:
+            made = [c.id for c in self.platform.values() if self._ours(c, action)]
+            if made:
+                yield f"a platform customer now exists for it ({', '.join(made)})"
+        elif kind is ActionKind.UPDATE_CUSTOMER:
+            yield from self._unchanged(self.platform.get(action.object_id or ""), action, "platform customer")
+        elif kind is ActionKind.ATTACH_SOURCE and action.object_id:
+            customer = self.platform.get(action.object_id)
+            if customer is None:
+                yield f"platform customer {action.object_id} is gone"
+            elif customer.default_source:
+                yield f"platform customer {action.object_id} has a default source now ({customer.default_source})"
+        elif kind is ActionKind.SHARE:
+            made = [c.id for c in self._copies(action).values() if self._ours(c, action) and _same_platform(c, action)]
+            if made:
+                yield f"a copy now exists on the account ({', '.join(made)})"
+        elif kind in (ActionKind.UPDATE_SHARE, ActionKind.ROTATE_SOURCE, ActionKind.ADOPT):
+            yield from self._unchanged(self._copies(action).get(action.object_id or ""), action, "copy")
+        elif kind is ActionKind.UNSHARE and action.object_id not in self._copies(action):
+            yield f"copy {action.object_id} is already gone"
+
+    def _ours(self, customer: Customer, action: Action) -> bool:
+        return customer.owner == self.owner and customer.key == action.customer_key
+
+    def _copies(self, action: Action) -> dict[str, Customer]:
+        return self.accounts.get(action.account_id or "", {})
+
+    def _unchanged(self, customer: Customer | None, action: Action, what: str) -> Iterator[str]:
+        """The object exists and still holds every value the action expects to change from."""
+        if customer is None:
+            yield f"{what} {action.object_id} is gone"
+            return
+        live = customer.flat()
+        for change in action.changes:
+            now = live.get(change.field)
+            if change.before != KNOWN_AFTER_APPLY and now != change.before:
+                yield f"{change.field} is now {_shown(now)}, the plan expected {_shown(change.before)}"
+
+
+def _same_platform(copy: Customer, action: Action) -> bool:
+    return action.platform_customer is None or copy.platform_customer == action.platform_customer
+
+
+def _shown(value: str | None) -> str:
+    return "unset" if value is None else f'"{value}"'
