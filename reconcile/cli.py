@@ -25,7 +25,7 @@ from reconcile import config
 from reconcile.errors import ConfigError, ExitCode, ReconcileError
 from reconcile.executor import Applier
 from reconcile.gateway import Gateway
-from reconcile.model import DesiredState, Mode
+from reconcile.model import AdoptBy, DesiredState, Mode
 from reconcile.observe import observe, snapshot
 from reconcile.plan import Plan
 from reconcile.planner import plan as make_plan
@@ -85,6 +85,14 @@ Redact = Annotated[
     bool | None,
     typer.Option("--redact/--no-redact", help="Mask e-mails and phones (markdown masks them by default)."),
 ]
+AdoptByOption = Annotated[
+    AdoptBy | None,
+    typer.Option(
+        "--adopt-by",
+        help="Where a declared pair has no copy, adopt the one unowned customer on the account with the same "
+        "card fingerprint or e-mail.",
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +139,7 @@ def plan_command(
     account: Accounts = None,
     shard: Shard = None,
     expect_digest: ExpectDigest = None,
+    adopt_by: AdoptByOption = None,
     redact: Redact = None,
     api_base: ApiBase = None,
     api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
@@ -146,7 +155,7 @@ def plan_command(
         target = Target.of(desired)
         with _connection(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
             gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=DEFAULT_MAX_RPS[desired.mode])
-            plan = _make_plan(gateway, desired, prune=prune, aliases=aliases)
+            plan = _make_plan(gateway, desired, prune=prune, aliases=aliases, adopt_by=adopt_by)
         masked = redact if redact is not None else fmt == "markdown"
         typer.echo(render(plan, fmt, redact=masked, color=_color(sys.stdout)), nl=False)
         if out is not None:
@@ -178,6 +187,7 @@ def apply_command(
         typer.Option("--max-rps", min=0.1, help="Request rate ceiling [default: 20 in test mode, 80 in live mode]."),
     ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write the outcome as JSON here.")] = None,
+    adopt_by: AdoptByOption = None,
     redact: Redact = None,
     api_base: ApiBase = None,
     api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
@@ -186,6 +196,8 @@ def apply_command(
 ) -> None:
     """Plan, show, ask, then make exactly those changes (or those of a saved PLAN.json, if still true)."""
     with _errors(debug):
+        if adopt_by and file.suffix.lower() == ".json":
+            raise ReconcileError("--adopt-by shapes a plan when it is made; give it to plan --out")
         saved = _load_saved_plan(file, account=account, shard=shard, prune=prune)
         desired: DesiredState | None = None
         if saved is None:
@@ -197,7 +209,9 @@ def apply_command(
             rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
             gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=rate)
             if desired is not None:
-                plan = _make_plan(gateway, desired, prune=prune, aliases=_scope(desired, account, shard))
+                plan = _make_plan(
+                    gateway, desired, prune=prune, aliases=_scope(desired, account, shard), adopt_by=adopt_by
+                )
             else:
                 assert saved is not None
                 plan = _still_true(file, saved, gateway)
@@ -263,9 +277,11 @@ def _still_true(file: Path, plan: Plan, gateway: Gateway) -> Plan:
     return plan
 
 
-def _make_plan(gateway: Gateway, desired: DesiredState, *, prune: bool, aliases: list[str]) -> Plan:
+def _make_plan(
+    gateway: Gateway, desired: DesiredState, *, prune: bool, aliases: list[str], adopt_by: AdoptBy | None = None
+) -> Plan:
     observed = observe(gateway, desired, aliases=aliases)
-    return make_plan(desired, observed, prune=prune, accounts=aliases)
+    return make_plan(desired, observed, prune=prune, accounts=aliases, adopt_by=adopt_by)
 
 
 def _scope(desired: DesiredState, chosen: list[str] | None, shard: str | None) -> list[str]:

@@ -37,6 +37,21 @@ class Strategy(StrEnum):
     PAYMENT_METHOD = "payment_method"
 
 
+class AdoptBy(StrEnum):
+    """How ``--adopt-by`` recognises an unowned customer on an account as a declared customer's copy."""
+
+    FINGERPRINT = "fingerprint"  # the card of its default source is the platform customer's card
+    EMAIL = "email"
+
+
+def same_email(a: str | None, b: str | None) -> bool:
+    """Whether two e-mail addresses are the same person's: compared without case or outer spaces."""
+    # Stripe keeps an address as typed; mailboxes are case-insensitive in practice, so "Alice@X" is alice@x.
+    if not a or not b:
+        return False
+    return a.strip().casefold() == b.strip().casefold()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Fields:
     """The managed customer fields; ``None`` means "not declared" (or, observed, "not set")."""

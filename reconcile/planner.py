@@ -18,12 +18,14 @@ from reconcile.model import (
     OWNERSHIP_KEYS,
     PLATFORM_CUSTOMER_KEY,
     SOURCE_KEY,
+    AdoptBy,
     Customer,
     CustomerSpec,
     DesiredState,
     ObservedState,
     ShareSpec,
     Strategy,
+    same_email,
 )
 from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Conflict, FieldChange, Plan
 
@@ -46,12 +48,19 @@ def plan(
     *,
     prune: bool = False,
     accounts: Iterable[str] | None = None,
+    adopt_by: str | None = None,
 ) -> Plan:
-    """Diff desired against observed state; ``accounts`` (aliases) narrows the copies considered."""
+    """Diff desired against observed state; ``accounts`` (aliases) narrows the copies considered.
+
+    ``adopt_by`` (fingerprint or email) adopts an unowned customer already on an account as the
+    copy of a declared pair that has none, when exactly one matches; see ``_Planner.adoptions``.
+    """
     scope = frozenset(accounts) if accounts is not None else frozenset(desired.accounts)
-    planner = _Planner(desired, observed, prune=prune, scope=scope)
+    by = AdoptBy(adopt_by) if adopt_by else None
+    planner = _Planner(desired, observed, prune=prune, scope=scope, adopt_by=by)
     for spec in sorted(desired.customers, key=lambda c: c.key):
         planner.customer(spec)
+    planner.adoptions()
     planner.undeclared_copies()
     return planner.result()
 
@@ -69,12 +78,34 @@ class _PlatformSide:
     after: tuple[str, ...]  # platform action ids a share must wait for
 
 
+@dataclass(frozen=True, slots=True)
+class _Unshared:
+    """A declared pair with no copy of ours, waiting for --adopt-by to find its copy among unowned customers."""
+
+    spec: CustomerSpec
+    share: ShareSpec
+    side: _PlatformSide
+    wanted: FlatFields  # the fields a share would give the copy
+    matches: tuple[Customer, ...]  # unowned customers on the account that match
+    by: str  # how they match, for messages
+
+
 class _Planner:
-    def __init__(self, desired: DesiredState, observed: ObservedState, *, prune: bool, scope: frozenset[str]) -> None:
+    def __init__(
+        self,
+        desired: DesiredState,
+        observed: ObservedState,
+        *,
+        prune: bool,
+        scope: frozenset[str],
+        adopt_by: AdoptBy | None = None,
+    ) -> None:
         self.desired = desired
         self.observed = observed
         self.prune = prune
         self.scope = scope
+        self.adopt_by = adopt_by
+        self.unshared: list[_Unshared] = []  # with --adopt-by: decided once every pair is known
         self.actions: list[Action] = []
         self.conflicts: list[Conflict] = []
         self.warnings: list[str] = []
@@ -179,7 +210,11 @@ class _Planner:
         platform_id = side.customer.id if side.customer else None
         on_account = self._on(share)
         if platform_id:
-            foreign = [c for c in on_account if c.platform_customer == platform_id and c.owner != self.desired.owner]
+            foreign = [
+                c
+                for c in on_account
+                if c.platform_customer == platform_id and c.owner != self.desired.owner and not self._adoptable(c)
+            ]
             if foreign:
                 owner = foreign[0].owner or "nobody"
                 self._conflict(
@@ -194,7 +229,11 @@ class _Planner:
         copy = min(copies, key=lambda c: (c.created, c.id)) if copies else None
         wanted = self._copy_fields(spec, share, side)
         if copy is None:
-            self._plan_share(spec, share, side, wanted)
+            if self.adopt_by and side.customer is not None:
+                matches, by = self._matches(spec, share, side.customer)
+                self.unshared.append(_Unshared(spec, share, side, wanted, matches, by))
+            else:
+                self._plan_share(spec, share, side, wanted)
             return
         self.claimed.add(copy.id)
         live = _flatten(copy, declared_metadata=True)
@@ -257,6 +296,79 @@ class _Planner:
                 strategy=spec.strategy.value,
                 changes=diff({}, {**{k: v for k, v in wanted.items() if v is not None}, **_prefixed(ownership)}),
                 after=side.after,
+            )
+        )
+
+    # -- adoption (--adopt-by) ---------------------------------------------------------------------
+
+    def _adoptable(self, customer: Customer) -> bool:
+        """Unowned (no reconcile_owner), so --adopt-by may make it ours."""
+        return self.adopt_by is not None and customer.owner is None
+
+    def _matches(self, spec: CustomerSpec, share: ShareSpec, platform: Customer) -> tuple[tuple[Customer, ...], str]:
+        """The unowned customers on the account that look like this pair's copy, and how they match."""
+        # One that names another platform customer in its metadata is that customer's copy, not this one's.
+        unowned = [c for c in self._on(share) if self._adoptable(c) and c.platform_customer in (None, platform.id)]
+        named = tuple(c for c in unowned if c.platform_customer == platform.id)
+        if named:
+            return named, f"{PLATFORM_CUSTOMER_KEY} metadata"
+        if self.adopt_by is AdoptBy.FINGERPRINT:
+            card = platform.card_fingerprint
+            return tuple(c for c in unowned if card and c.card_fingerprint == card), "card fingerprint"
+        email = spec.fields.email or platform.fields.email
+        return tuple(c for c in unowned if same_email(c.fields.email, email)), "e-mail"
+
+    def adoptions(self) -> None:
+        """Adopt the one unowned match of each unshared pair; share when there is none; never guess.
+
+        Two matches for one pair, or one customer matching two pairs on an account, is a conflict:
+        picking one would be a guess, and a wrong guess hands one person's customer to another.
+        """
+        claims: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for pair in self.unshared:
+            for match in pair.matches:
+                claims[(pair.share.account_id, match.id)].append(pair.spec.key)
+        for pair in self.unshared:
+            if not pair.matches:
+                self._plan_share(pair.spec, pair.share, pair.side, pair.wanted)
+                continue
+            if len(pair.matches) > 1:
+                ids = ", ".join(sorted(c.id for c in pair.matches))
+                reason = f"{len(pair.matches)} unowned customers match by {pair.by} ({ids}); none is adopted"
+                self._conflict(pair.spec.key, reason, share=pair.share)
+                continue
+            (match,) = pair.matches
+            claimants = claims[(pair.share.account_id, match.id)]
+            if len(claimants) > 1:
+                keys = ", ".join(sorted(claimants))
+                reason = f"unowned customer {match.id} matches {keys} by {pair.by}; it is not adopted"
+                self._conflict(pair.spec.key, reason, share=pair.share, object_id=match.id)
+                continue
+            self._plan_adopt(pair, match)
+
+    def _plan_adopt(self, pair: _Unshared, copy: Customer) -> None:
+        """Ownership metadata on an unowned customer, and nothing else: its fields are planned next time."""
+        platform = pair.side.customer
+        assert platform is not None  # only pairs with a live platform customer wait for adoption
+        live = _prefixed({k: copy.metadata.get(k) for k in sorted(OWNERSHIP_KEYS)})
+        wanted = {
+            **live,
+            **_prefixed({OWNER_KEY: self.desired.owner, KEY_KEY: pair.spec.key, PLATFORM_CUSTOMER_KEY: platform.id}),
+        }
+        # Claim the source only for the same card: otherwise the next plan rotates the platform's card in.
+        source = pair.side.source
+        same_card = copy.card_fingerprint is not None and copy.card_fingerprint == platform.card_fingerprint
+        if source and source != KNOWN_AFTER_APPLY and same_card:
+            wanted[f"metadata.{SOURCE_KEY}"] = source
+        self.actions.append(
+            Action(
+                kind=ActionKind.ADOPT,
+                customer_key=pair.spec.key,
+                account=pair.share.alias,
+                account_id=pair.share.account_id,
+                platform_customer=platform.id,
+                object_id=copy.id,
+                changes=diff(live, wanted),
             )
         )
 
