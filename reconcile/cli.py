@@ -25,6 +25,8 @@ from reconcile import config
 from reconcile.errors import ConfigError, ExitCode, ReconcileError
 from reconcile.executor import Applier
 from reconcile.gateway import Gateway
+from reconcile.importer import DEFAULT_OWNER, check_owner, import_platform, parse_account
+from reconcile.inventory import take_inventory
 from reconcile.model import AdoptBy, DesiredState, Mode
 from reconcile.observe import observe, snapshot
 from reconcile.plan import Plan
@@ -237,6 +239,71 @@ def apply_command(
             raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); the rest was applied")
         if outcome.return_code != ExitCode.OK:
             raise typer.Exit(outcome.return_code)
+
+
+@app.command("import")
+def import_command(
+    account: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account",
+            metavar="ACCT_ID|ALIAS=ACCT_ID",
+            help="Only this connected account (repeatable) [default: every connected account].",
+        ),
+    ] = None,
+    owner: Annotated[str, typer.Option("--owner", help="The owner label the file declares.")] = DEFAULT_OWNER,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the file here [default: stdout].")] = None,
+    api_base: ApiBase = None,
+    api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Read the embedded sandbox that plan and apply --sandbox keep.")
+    ] = False,
+    debug: Debug = False,
+) -> None:
+    """Write a desired-state file that describes what is live, to adopt it; writes nothing to Stripe."""
+    with _errors(debug):
+        check_owner(owner)
+        named = _named_accounts(account or [])
+        if sandbox and not SANDBOX_DB.exists():
+            raise ReconcileError(f"no embedded sandbox in {SANDBOX_DB.parent}/ yet: apply a file with --sandbox first")
+        # Import has no file to take the mode from: the key's mode is the file's (_connection checks the key).
+        mode = Mode.TEST if sandbox else key_mode(os.environ.get(api_key_env, "").strip()) or Mode.TEST
+        target = Target(path="import", mode=mode, accounts=())
+        with _connection(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
+            gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=DEFAULT_MAX_RPS[mode])
+            inventory = take_inventory(gateway, list(named) or None)
+        shown = str(out) if out else "FILE"
+        aliases = {account_id: alias for account_id, alias in named.items() if alias}
+        imported = import_platform(inventory, owner=owner, mode=mode, aliases=aliases, path=shown)
+        if out is None:
+            typer.echo(imported.text, nl=False)
+        else:
+            out.write_text(imported.text, encoding="utf-8")
+        desired = imported.desired
+        copies = sum(len(c.shares) for c in desired.customers)
+        typer.echo(
+            f"Imported {len(desired.customers)} customers with {copies} copies on {len(desired.accounts)} accounts"
+            f"{f' into {out}' if out else ''}.",
+            err=True,
+        )
+        if imported.left_out:
+            typer.echo(f"Left out {imported.left_out} copies that plan would not adopt; the file says why.", err=True)
+        adopt = f" --adopt-by {imported.adopt_by}" if imported.adopt_by else ""
+        typer.echo(f"Next: reconcile plan {shown}{adopt}", err=True)
+
+
+def _named_accounts(options: list[str]) -> dict[str, str | None]:
+    """--account values as acct_ id -> alias (None: made from the account's name), in the order given."""
+    named: dict[str, str | None] = {}
+    for option in options:
+        alias, account_id = parse_account(option)
+        if named.get(account_id) not in (None, alias) and alias is not None:
+            raise ReconcileError(f"--account: {account_id} is given two aliases, '{named[account_id]}' and '{alias}'")
+        named[account_id] = alias or named.get(account_id)
+    given = [alias for alias in named.values() if alias]
+    if len(given) != len(set(given)):
+        raise ReconcileError(f"--account: the alias '{next(a for a in given if given.count(a) > 1)}' is given twice")
+    return named
 
 
 def _load_saved_plan(file: Path, *, account: list[str] | None, shard: str | None, prune: bool) -> Plan | None:

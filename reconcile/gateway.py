@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import stripe
 
-from reconcile.model import Customer, Fields, frozen_map
+from reconcile.model import ConnectedAccount, Customer, Fields, frozen_map
 
 # Stripe's largest page; observing costs the minimum number of list calls with it.
 PAGE_SIZE = 100
@@ -148,6 +148,18 @@ class Gateway:
         if found.to_dict().get("deleted"):
             return None
         return to_customer(found)
+
+    def accounts_page(self, *, starting_after: str | None = None) -> tuple[list[ConnectedAccount], bool]:
+        """One page of the platform's connected accounts and whether more follow."""
+        params: dict[str, Any] = {"limit": PAGE_SIZE}
+        if starting_after:
+            params["starting_after"] = starting_after
+        page = self._call(lambda: self._client.v1.accounts.list(cast(Any, params)))
+        return [to_account(item) for item in page.data], bool(page.has_more)
+
+    def retrieve_account(self, account_id: str) -> ConnectedAccount:
+        """One connected account; a missing or unconnected one fails (Stripe answers 403 or 404)."""
+        return to_account(self._call(lambda: self._client.v1.accounts.retrieve(account_id)))
 
     # -- writes ------------------------------------------------------------------------------------
 
@@ -283,3 +295,11 @@ def to_customer(obj: Any) -> Customer:
         card_last4=last4,
         created=int(data.get("created") or 0),
     )
+
+
+def to_account(obj: Any) -> ConnectedAccount:
+    """A model ConnectedAccount from a Stripe account object."""
+    data: Mapping[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else obj
+    dashboard = ((data.get("settings") or {}).get("dashboard") or {}).get("display_name")
+    business = (data.get("business_profile") or {}).get("name")
+    return ConnectedAccount(id=data["id"], name=dashboard or business or None, email=data.get("email") or None)

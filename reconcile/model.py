@@ -152,3 +152,12 @@ class ObservedState:
 
     platform: tuple[Customer, ...]  # every platform customer that is ours or adopted by id
     accounts: Mapping[str, tuple[Customer, ...]]  # acct_ id -> every customer on that account
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectedAccount:
+    """A connected account, with what tells people which seller it is."""
+
+    id: str
+    name: str | None = None  # the Dashboard display name, else the business profile's name
+    email: str | None = None
