@@ -353,7 +353,11 @@ def _desired(
 def _document(
     drafts: Sequence[_Draft], inventory: Inventory, aliases: Mapping[str, str], owner: str, mode: Mode
 ) -> dict[str, Node]:
-    copies = Counter(alias for d in drafts for alias in d.copies if alias not in d.left_out)
+    # Customers named in the accounts lists (a pair may name a duplicate copy too), per account alias.
+    copies: Counter[str] = Counter()
+    for draft in drafts:
+        for alias, found in draft.copies.items():
+            copies[alias] += 0 if alias in draft.left_out else len(found)
     accounts = {
         aliases[a.id]: Node(a.id, _account_comment(a, copies[aliases[a.id]], len(inventory.customers.get(a.id, ()))))
         for a in sorted(inventory.accounts, key=lambda a: aliases[a.id])
