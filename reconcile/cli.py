@@ -278,7 +278,10 @@ def import_command(
         if out is None:
             typer.echo(imported.text, nl=False)
         else:
-            out.write_text(imported.text, encoding="utf-8")
+            try:
+                out.write_text(imported.text, encoding="utf-8")
+            except OSError as error:
+                raise ReconcileError(f"{out}: cannot write the file: {error.strerror}") from None
         desired = imported.desired
         copies = sum(len(c.shares) for c in desired.customers)
         typer.echo(

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from reconcile import config
 from reconcile.errors import ReconcileError
@@ -55,11 +55,12 @@ class Match:
     account: str  # acct_ id
     copy: Customer
     platform: Customer
-    by: tuple[str, ...]  # every criterion that holds: metadata, fingerprint, email (the first one decided)
+    by: tuple[str, ...]  # every criterion that holds, of: metadata, fingerprint, email
     ours: bool  # already carries our ownership metadata
 
     @property
     def comment(self) -> str:
+        """What the file says about this copy: its id, and how it was recognised."""
         if self.ours:
             return f"{self.copy.id}, already ours"
         return f"{self.copy.id}, matched by {' and '.join(self._criterion(b) for b in self.by)}"
@@ -77,25 +78,30 @@ class Imported:
     desired: DesiredState
     plan: Plan
     adopt_by: AdoptBy | None  # what plan and apply need to adopt the copies; None: nothing to adopt
-    left_out: int  # copies recognised but left out of the file (ambiguous, or not found by adopt_by)
+    left_out: int  # (customer, account) pairs recognised but left out (ambiguous, or missed by adopt_by)
     foreign: int  # objects owned by another owner, left alone
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Draft:
     """One platform customer on its way into the file."""
 
     key: str
     customer: Customer
-    copies: dict[str, list[Match]]  # alias -> its copies there (one, unless duplicated), by alias
-    left_out: dict[str, str] = field(default_factory=dict)  # alias -> why the pair is not declared
+    copies: Mapping[str, list[Match]]  # alias -> its copies there (one, unless duplicated), by alias
+
+
+# (customer key, account alias) -> why that pair is not declared
+_LeftOut = Mapping[tuple[str, str], str]
 
 
 @dataclass(frozen=True, slots=True)
 class _Settled:
+    """The plan of the file under one --adopt-by, once the pairs it cannot adopt are left out."""
+
     adopt_by: AdoptBy | None
     plan: Plan
-    left_out: Mapping[tuple[str, str], str]  # (key, alias) -> reason
+    left_out: _LeftOut
 
     def kept(self, drafts: Sequence[_Draft]) -> int:
         return sum(len(d.copies) for d in drafts) - len(self.left_out)
@@ -142,10 +148,8 @@ def import_platform(
     # The criterion that lets plan adopt the most copies; fingerprint on a tie (a card is one person's).
     best = max(settled, key=lambda s: s.kept(drafts))
     adopt_by = best.adopt_by if any(a.kind is ActionKind.ADOPT for a in best.plan.actions) else None
-    for (key, alias), reason in best.left_out.items():
-        next(d for d in drafts if d.key == key).left_out[alias] = reason
     text = emit(
-        _document(drafts, inventory, account_aliases, owner, mode),
+        _document(drafts, best.left_out, inventory, account_aliases, owner, mode),
         header=_header(inventory, drafts, best.plan, adopt_by, path, foreign),
     )
     desired = config.parse(text, path)
@@ -294,10 +298,10 @@ def _settle(
 ) -> _Settled:
     """The plan of the drafts under ``adopt_by``, once the pairs it would share or conflict on are left out."""
     left_out: dict[tuple[str, str], str] = {}
+    by_key = {d.key: d for d in drafts}
     while True:
         desired = _desired(drafts, aliases, owner, mode, left_out)
         result = plan(desired, observed, adopt_by=adopt_by)
-        by_key = {d.key: d for d in drafts}
         problems: dict[tuple[str, str], str] = {}
         for conflict in result.conflicts:
             # A conflict on the platform customer itself leaves out every pair of it.
@@ -307,7 +311,8 @@ def _settle(
             if action.kind is ActionKind.SHARE and action.account:
                 copies = by_key[action.customer_key].copies[action.account]
                 problems[(action.customer_key, action.account)] = _unrecognised(copies, adopt_by)
-        if not problems:
+        # Each round leaves out one more pair at least, so this ends; a conflict no pair explains is plan's to report.
+        if problems.keys() <= left_out.keys():
             return _Settled(adopt_by, result, left_out)
         left_out.update(problems)
 
@@ -326,7 +331,7 @@ def _desired(
     aliases: Mapping[str, str],
     owner: str,
     mode: Mode,
-    left_out: Mapping[tuple[str, str], str],
+    left_out: _LeftOut,
 ) -> DesiredState:
     """The DesiredState the file of these drafts resolves to (what config.parse returns for it)."""
     ordered = dict(sorted((alias, account) for account, alias in aliases.items()))
@@ -351,13 +356,18 @@ def _desired(
 
 
 def _document(
-    drafts: Sequence[_Draft], inventory: Inventory, aliases: Mapping[str, str], owner: str, mode: Mode
+    drafts: Sequence[_Draft],
+    left_out: _LeftOut,
+    inventory: Inventory,
+    aliases: Mapping[str, str],
+    owner: str,
+    mode: Mode,
 ) -> dict[str, Node]:
     # Customers named in the accounts lists (a pair may name a duplicate copy too), per account alias.
     copies: Counter[str] = Counter()
     for draft in drafts:
         for alias, found in draft.copies.items():
-            copies[alias] += 0 if alias in draft.left_out else len(found)
+            copies[alias] += 0 if (draft.key, alias) in left_out else len(found)
     accounts = {
         aliases[a.id]: Node(a.id, _account_comment(a, copies[aliases[a.id]], len(inventory.customers.get(a.id, ()))))
         for a in sorted(inventory.accounts, key=lambda a: aliases[a.id])
@@ -367,19 +377,20 @@ def _document(
         "owner": Node(owner),
         "mode": Node(mode.value),
         "accounts": Node(accounts, above=("",)),
-        "customers": Node({d.key: _customer(d) for d in drafts}, above=("",)),
+        "customers": Node({d.key: _customer(d, left_out) for d in drafts}, above=("",)),
     }
 
 
-def _customer(draft: _Draft) -> Node:
+def _customer(draft: _Draft, left_out: _LeftOut) -> Node:
     shares: list[Node] = []
-    left_out: list[str] = []
+    notes: list[str] = []
     for alias, copies in draft.copies.items():
-        if alias in draft.left_out:
-            left_out.append(f"{alias} left out: {draft.left_out[alias]}")
-        else:
+        reason = left_out.get((draft.key, alias))
+        if reason is None:
             shares.append(Node(alias, "; ".join(m.comment for m in copies)))
-    accounts = Node(tuple(shares), below=tuple(left_out))
+        else:
+            notes.append(f"{alias} left out: {reason}")
+    accounts = Node(tuple(shares), below=tuple(notes))
     return Node({"id": Node(draft.customer.id), "accounts": accounts}, _person(draft.customer))
 
 

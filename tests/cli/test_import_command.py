@@ -101,3 +101,8 @@ def test_adopt_by_is_refused_with_a_saved_plan(reconcile: Reconcile, marketplace
     result = reconcile("apply", saved, "--adopt-by", "email", "--auto-approve")
 
     assert_one_line_error(result, "--adopt-by shapes a plan when it is made; give it to plan --out")
+
+
+def test_an_out_file_that_cannot_be_written_is_one_line(reconcile: Reconcile, accounts: Any, tmp_path: Path) -> None:
+    result = reconcile("import", "--out", tmp_path / "missing" / "imported.yaml")
+    assert_one_line_error(result, "imported.yaml: cannot write the file: No such file or directory")
