@@ -248,11 +248,11 @@ def import_command(
         typer.Option(
             "--account",
             metavar="ACCT_ID|ALIAS=ACCT_ID",
-            help="Only this connected account (repeatable) [default: every connected account].",
+            help="Only this connected account (repeatable); without it, every connected account.",
         ),
     ] = None,
     owner: Annotated[str, typer.Option("--owner", help="The owner label the file declares.")] = DEFAULT_OWNER,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the file here [default: stdout].")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the file here, not to stdout.")] = None,
     api_base: ApiBase = None,
     api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
     sandbox: Annotated[
