@@ -181,12 +181,12 @@ def apply_command(
     concurrency: Annotated[
         int | None,
         typer.Option(
-            "--concurrency", min=1, help="Actions in flight at once [default: enough to keep --max-rps busy]."
+            "--concurrency", min=1, help="Actions in flight at once (default: enough to keep --max-rps busy)."
         ),
     ] = None,
     max_rps: Annotated[
         float | None,
-        typer.Option("--max-rps", min=0.1, help="Request rate ceiling [default: 20 in test mode, 80 in live mode]."),
+        typer.Option("--max-rps", min=0.1, help="Request rate ceiling (default: 20 in test mode, 80 in live mode)."),
     ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write the outcome as JSON here.")] = None,
     adopt_by: AdoptByOption = None,
