@@ -198,9 +198,9 @@ def apply_command(
 ) -> None:
     """Plan, show, ask, then make exactly those changes (or those of a saved PLAN.json, if still true)."""
     with _errors(debug):
-        if adopt_by and file.suffix.lower() == ".json":
-            raise ReconcileError("--adopt-by shapes a plan when it is made; give it to plan --out")
-        saved = _load_saved_plan(file, account=account, shard=shard, prune=prune)
+        saved = _load_saved_plan(
+            file, shaping={"--account": account, "--shard": shard, "--prune": prune, "--adopt-by": adopt_by}
+        )
         desired: DesiredState | None = None
         if saved is None:
             desired = config.load(file)
@@ -309,12 +309,16 @@ def _named_accounts(options: list[str]) -> dict[str, str | None]:
     return named
 
 
-def _load_saved_plan(file: Path, *, account: list[str] | None, shard: str | None, prune: bool) -> Plan | None:
-    """The plan in a PLAN.json (from plan --out), or None for a desired-state file."""
+def _load_saved_plan(file: Path, *, shaping: dict[str, object]) -> Plan | None:
+    """The plan in a PLAN.json (from plan --out), or None for a desired-state file.
+
+    ``shaping`` holds the options that decide what a plan contains; they were given to plan --out.
+    """
     if file.suffix.lower() != ".json":
         return None
-    if account or shard or prune:
-        raise ReconcileError("--account, --shard and --prune shape a plan when it is made; give them to plan --out")
+    given = [name for name, value in shaping.items() if value]
+    if given:
+        raise ReconcileError(f"{', '.join(given)} shape a plan when it is made: give them to plan --out, not apply")
     try:
         return Plan.from_json(json.loads(file.read_text(encoding="utf-8")))
     except OSError as error:

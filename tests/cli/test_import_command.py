@@ -100,7 +100,7 @@ def test_adopt_by_is_refused_with_a_saved_plan(reconcile: Reconcile, marketplace
 
     result = reconcile("apply", saved, "--adopt-by", "email", "--auto-approve")
 
-    assert_one_line_error(result, "--adopt-by shapes a plan when it is made; give it to plan --out")
+    assert_one_line_error(result, "--adopt-by shape a plan when it is made: give them to plan --out, not apply")
 
 
 def test_an_out_file_that_cannot_be_written_is_one_line(reconcile: Reconcile, accounts: Any, tmp_path: Path) -> None:

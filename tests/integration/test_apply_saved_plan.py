@@ -69,10 +69,10 @@ def test_saved_plan_is_stale_when_a_copy_changed_after_review(
 def test_saved_plan_refuses_options_that_shape_a_plan(reconcile: Reconcile, marketplace: Path, tmp_path: Path) -> None:
     saved = tmp_path / "plan.json"
     assert reconcile("plan", marketplace, "--out", saved).exit_code == 0
-    result = reconcile("apply", saved, "--auto-approve", "--prune")
+    result = reconcile("apply", saved, "--auto-approve", "--prune", "--account", "coffee")
     assert result.exit_code == 1
     assert lines(result.stderr) == [
-        "error: --account, --shard and --prune shape a plan when it is made; give them to plan --out"
+        "error: --account, --prune shape a plan when it is made: give them to plan --out, not apply"
     ]
 
 
