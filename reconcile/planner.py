@@ -25,7 +25,6 @@ from reconcile.model import (
     ObservedState,
     ShareSpec,
     Strategy,
-    same_email,
 )
 from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Conflict, FieldChange, Plan
 
@@ -90,6 +89,31 @@ class _Unshared:
     by: str  # how they match, for messages
 
 
+class _AccountIndex:
+    """One account's customers, indexed once so each pair is a lookup, not a scan of the account."""
+
+    def __init__(self, customers: Iterable[Customer], owner: str) -> None:
+        self.ours_by_key: dict[str, list[Customer]] = defaultdict(list)
+        self.by_platform: dict[str, list[Customer]] = defaultdict(list)  # any owner, by reconcile_platform_customer
+        self.unowned_by_fingerprint: dict[str, list[Customer]] = defaultdict(list)
+        self.unowned_by_email: dict[str, list[Customer]] = defaultdict(list)
+        for customer in customers:
+            if customer.owner == owner and customer.key:
+                self.ours_by_key[customer.key].append(customer)
+            if customer.platform_customer:
+                self.by_platform[customer.platform_customer].append(customer)
+            if customer.owner is None:
+                if customer.card_fingerprint:
+                    self.unowned_by_fingerprint[customer.card_fingerprint].append(customer)
+                if customer.fields.email:
+                    self.unowned_by_email[_email_key(customer.fields.email)].append(customer)
+
+
+def _email_key(email: str) -> str:
+    """What ``same_email`` compares."""
+    return email.strip().casefold()
+
+
 class _Planner:
     def __init__(
         self,
@@ -111,6 +135,9 @@ class _Planner:
         self.warnings: list[str] = []
         self.claimed: set[str] = set()  # copy ids matched to a declared (customer, account) pair
         self.platform_by_id = {c.id: c for c in observed.platform}
+        self.index = {
+            account: _AccountIndex(customers, desired.owner) for account, customers in observed.accounts.items()
+        }
         # A platform customer adopted by id belongs to the key that adopts it, whatever key it still carries.
         adopted = {spec.id for spec in desired.customers if spec.id}
         self.platform_by_key: dict[str, list[Customer]] = defaultdict(list)
@@ -131,7 +158,7 @@ class _Planner:
         except _Conflicted:
             # Reported, never touched: claim its copies so --prune does not unshare a declared pair.
             for share in shares:
-                self.claimed.update(c.id for c in self._ours(self._on(share), spec.key))
+                self.claimed.update(c.id for c in self._ours(share, spec.key))
             return
         side = self._plan_platform(spec, platform)
         for share in shares:
@@ -208,12 +235,11 @@ class _Planner:
 
     def _plan_copy(self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide) -> None:
         platform_id = side.customer.id if side.customer else None
-        on_account = self._on(share)
         if platform_id:
             foreign = [
                 c
-                for c in on_account
-                if c.platform_customer == platform_id and c.owner != self.desired.owner and not self._adoptable(c)
+                for c in self._on(share).by_platform.get(platform_id, ())
+                if c.owner != self.desired.owner and not self._adoptable(c)
             ]
             if foreign:
                 owner = foreign[0].owner or "nobody"
@@ -223,9 +249,9 @@ class _Planner:
                     share=share,
                     object_id=foreign[0].id,
                 )
-                self.claimed.update(c.id for c in self._ours(on_account, spec.key))
+                self.claimed.update(c.id for c in self._ours(share, spec.key))
                 return
-        copies = [c for c in self._ours(on_account, spec.key) if platform_id and c.platform_customer == platform_id]
+        copies = [c for c in self._ours(share, spec.key) if platform_id and c.platform_customer == platform_id]
         copy = min(copies, key=lambda c: (c.created, c.id)) if copies else None
         wanted = self._copy_fields(spec, share, side)
         if copy is None:
@@ -308,15 +334,18 @@ class _Planner:
     def _matches(self, spec: CustomerSpec, share: ShareSpec, platform: Customer) -> tuple[tuple[Customer, ...], str]:
         """The unowned customers on the account that look like this pair's copy, and how they match."""
         # One that names another platform customer in its metadata is that customer's copy, not this one's.
-        unowned = [c for c in self._on(share) if self._adoptable(c) and c.platform_customer in (None, platform.id)]
-        named = tuple(c for c in unowned if c.platform_customer == platform.id)
+        index = self._on(share)
+        named = tuple(c for c in index.by_platform.get(platform.id, ()) if self._adoptable(c))
         if named:
             return named, f"{PLATFORM_CUSTOMER_KEY} metadata"
         if self.adopt_by is AdoptBy.FINGERPRINT:
-            card = platform.card_fingerprint
-            return tuple(c for c in unowned if card and c.card_fingerprint == card), "card fingerprint"
-        email = spec.fields.email or platform.fields.email
-        return tuple(c for c in unowned if same_email(c.fields.email, email)), "e-mail"
+            found = index.unowned_by_fingerprint.get(platform.card_fingerprint or "", [])
+            how = "card fingerprint"
+        else:
+            email = spec.fields.email or platform.fields.email
+            found = index.unowned_by_email.get(_email_key(email), []) if email else []
+            how = "e-mail"
+        return tuple(c for c in found if self._adoptable(c) and c.platform_customer in (None, platform.id)), how
 
     def adoptions(self) -> None:
         """Adopt the one unowned match of each unshared pair; share when there is none; never guess.
@@ -419,11 +448,12 @@ class _Planner:
             copies = "copy is" if kept == 1 else "copies are"
             self.warnings.append(f"{kept} undeclared {copies} kept (use --prune to unshare)")
 
-    def _on(self, share: ShareSpec) -> tuple[Customer, ...]:
-        return self.observed.accounts.get(share.account_id, ())
+    def _on(self, share: ShareSpec) -> _AccountIndex:
+        return self.index.get(share.account_id) or _AccountIndex((), self.desired.owner)
 
-    def _ours(self, customers: Iterable[Customer], key: str) -> list[Customer]:
-        return [c for c in customers if c.owner == self.desired.owner and c.key == key]
+    def _ours(self, share: ShareSpec, key: str) -> list[Customer]:
+        """Copies on the pair's account that we own under ``key``."""
+        return self._on(share).ours_by_key.get(key, [])
 
     def _conflict(self, key: str, reason: str, *, share: ShareSpec | None = None, object_id: str | None = None) -> None:
         self.conflicts.append(
