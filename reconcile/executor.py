@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -76,16 +76,17 @@ class _Schedule:
         for action in actions:
             for dep in self.waiting[action.id]:
                 self.dependents[dep].append(action.id)
-        self.ready = [a.id for a in actions if not self.waiting[a.id]]
+        self.ready = deque(a.id for a in actions if not self.waiting[a.id])
         self.running: dict[Future[ActionResult], str] = {}
         self.results: dict[str, ActionResult] = {}
         self.on_result = on_result
 
-    def run(self, pool: Executor, run: Callable[[Action], ActionResult]) -> None:
+    def run(self, pool: Executor, run: Callable[[Action], ActionResult], *, limit: int) -> None:
+        """Keep up to ``limit`` actions in flight (waiting on thousands of futures costs as much each time)."""
         while self.ready or self.running:
-            for action_id in self.ready:
+            while self.ready and len(self.running) < limit:
+                action_id = self.ready.popleft()
                 self.running[pool.submit(run, self.by_id[action_id])] = action_id
-            self.ready = []
             done, _ = wait(self.running, return_when=FIRST_COMPLETED)
             for future in done:
                 del self.running[future]
@@ -118,7 +119,8 @@ class _Schedule:
                 continue
             self.waiting[child].discard(result.action.id)
             if not self.waiting[child] and child not in self.results:
-                self.ready.append(child)
+                # Dependants go first: a customer's copies follow it at once, so pairs finish early.
+                self.ready.appendleft(child)
 
     def _skip(self, action: Action, *, because: Action) -> None:
         if action.id in self.results:
@@ -152,7 +154,7 @@ class Applier:
         self.on_result = on_result or (lambda _result: None)
         self.clock = clock
         self.context = _Context()
-        self.plan: Plan | None = None
+        self.attaches: dict[str, Action] = {}  # customer key -> its attach_source, in the plan being applied
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -161,14 +163,14 @@ class Applier:
 
         Ctrl-C stops scheduling: actions in flight finish and are reported, the rest are skipped.
         """
-        self.plan = plan
+        self.attaches = {a.customer_key: a for a in plan.actions if a.kind is ActionKind.ATTACH_SOURCE}
         started, requests_before = time.monotonic(), self.gateway.request_count
         schedule = _Schedule(plan.actions, on_result=self.on_result)
         pool: Executor = _Inline() if self.concurrency == 1 else ThreadPoolExecutor(self.concurrency)
         interrupted = False
         with pool:
             try:
-                schedule.run(pool, self._run)
+                schedule.run(pool, self._run, limit=self.concurrency)
             except KeyboardInterrupt:
                 interrupted = True
                 schedule.drain()
@@ -220,15 +222,9 @@ class Applier:
         return made.id
 
     def _folded_attach(self, create: Action) -> Action | None:
-        assert self.plan is not None
-        return next(
-            (
-                a
-                for a in self.plan.actions
-                if a.kind is ActionKind.ATTACH_SOURCE and a.customer_key == create.customer_key and create.id in a.after
-            ),
-            None,
-        )
+        """The attach_source that waits for this create: its source rides on the create call."""
+        attach = self.attaches.get(create.customer_key)
+        return attach if attach is not None and create.id in attach.after else None
 
     def _attach_source(self, action: Action) -> str:
         customer_id = self._platform_id(action)
