@@ -1,0 +1,125 @@
+"""How planning and apply's scheduling scale with the number of customers (not a test).
+
+Both should grow linearly: the planner indexes each account once, and the executor keeps only
+``--concurrency`` actions in flight. No HTTP: the planner is pure, and apply runs against a
+gateway stand-in that answers after a fixed delay, so what is measured is the tool's own work.
+
+    python benchmarks/plan_scale.py [--accounts 3] [--sizes 1000,5000,20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from functools import partial
+from typing import Any
+
+from reconcile.executor import Applier
+from reconcile.gateway import Written
+from reconcile.model import (
+    KEY_KEY,
+    OWNER_KEY,
+    PLATFORM_CUSTOMER_KEY,
+    SOURCE_KEY,
+    Customer,
+    CustomerSpec,
+    DesiredState,
+    Fields,
+    Mode,
+    ObservedState,
+    ShareSpec,
+    Strategy,
+    frozen_map,
+)
+from reconcile.planner import plan
+from reconcile.retry import RetryPolicy
+
+
+def desired(count: int, accounts: dict[str, str]) -> DesiredState:
+    shares = tuple(ShareSpec(alias=alias, account_id=account) for alias, account in accounts.items())
+    customers = tuple(
+        CustomerSpec(
+            key=f"c{i}",
+            fields=Fields(email=f"c{i}@example.com", name=f"Customer {i}", metadata=frozen_map({"tier": "gold"})),
+            payment_source="tok_visa",
+            shares=shares,
+        )
+        for i in range(count)
+    )
+    return DesiredState(owner="bench", mode=Mode.TEST, strategy=Strategy.TOKEN, accounts=accounts, customers=customers)
+
+
+def converged(count: int, accounts: dict[str, str]) -> ObservedState:
+    """Live state that already matches ``desired``: every plan of it is empty."""
+
+    def fields(i: int, **ownership: str) -> Fields:
+        metadata = {"tier": "gold", OWNER_KEY: "bench", KEY_KEY: f"c{i}", **ownership}
+        return Fields(email=f"c{i}@example.com", name=f"Customer {i}", metadata=frozen_map(metadata))
+
+    platform = tuple(Customer(id=f"cus_P{i}", fields=fields(i), default_source=f"card_{i}") for i in range(count))
+    copies = {
+        account: tuple(
+            Customer(
+                id=f"cus_{alias}{i}",
+                fields=fields(i, **{PLATFORM_CUSTOMER_KEY: f"cus_P{i}", SOURCE_KEY: f"card_{i}"}),
+            )
+            for i in range(count)
+        )
+        for alias, account in accounts.items()
+    }
+    return ObservedState(platform=platform, accounts=copies)
+
+
+class DelayedGateway:
+    """Answers every write after ``delay`` seconds, like a fast Stripe; counts requests."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.request_count = 0
+
+    def _write(self, prefix: str, **data: Any) -> Written:
+        time.sleep(self.delay)
+        self.request_count += 1
+        return Written(id=f"{prefix}_{self.request_count}", replayed=False, request_id=None, data=data)
+
+    def create_customer(self, account: str | None, params: Any, key: str) -> Written:
+        return self._write("cus", default_source="card_x" if params.get("source") else None)
+
+    def create_customer_token(self, account: str, platform_customer: str, key: str) -> Written:
+        return self._write("tok")
+
+
+def timed(work: Any) -> tuple[Any, float]:
+    """The result of ``work()`` and the seconds it took."""
+    started = time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=3)
+    parser.add_argument("--sizes", default="1000,5000,20000")
+    parser.add_argument("--delay-ms", type=float, default=2.0, help="the stand-in gateway's answer time")
+    parser.add_argument("--concurrency", type=int, default=40)
+    options = parser.parse_args()
+    accounts = {f"a{i}": f"acct_1Bench{i:010d}" for i in range(options.accounts)}
+    for count in (int(size) for size in options.sizes.split(",")):
+        wanted, live = desired(count, accounts), converged(count, accounts)
+        fresh, fresh_seconds = timed(partial(plan, wanted, ObservedState(platform=(), accounts={})))
+        same, same_seconds = timed(partial(plan, wanted, live))
+        assert not same.actions
+        gateway = DelayedGateway(options.delay_ms / 1000)
+        applier = Applier(gateway, owner="bench", concurrency=options.concurrency, policy=RetryPolicy())  # type: ignore[arg-type]
+        report, apply_seconds = timed(partial(applier.apply, fresh))
+        assert report.complete
+        floor = report.requests * options.delay_ms / 1000 / options.concurrency
+        print(
+            f"{count:>6} customers x {options.accounts} accounts: plan {fresh_seconds:.2f}s from nothing "
+            f"({len(fresh.actions)} actions), {same_seconds:.2f}s converged; apply {apply_seconds:.2f}s for "
+            f"{report.requests} requests at {options.delay_ms:g} ms each (floor {floor:.2f}s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
