@@ -7,36 +7,34 @@ exit code 1; ``--debug`` re-raises it with its traceback instead.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
-import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
 from reconcile import config
+from reconcile.connection import SANDBOX_DB, Target, connect, key_mode
 from reconcile.errors import ConfigError, ExitCode, ReconcileError
 from reconcile.executor import Applier
 from reconcile.gateway import Gateway
 from reconcile.importer import DEFAULT_OWNER, check_owner, import_platform, parse_account
 from reconcile.inventory import take_inventory
 from reconcile.model import AdoptBy, DesiredState, Mode
-from reconcile.observe import observe, snapshot
+from reconcile.observe import observe
 from reconcile.plan import Plan
 from reconcile.planner import plan as make_plan
-from reconcile.preconditions import stale_actions
 from reconcile.progress import ApplyProgress
 from reconcile.render import render
 from reconcile.report import ApplyReport, Outcome
 from reconcile.sandbox.command import sandbox_app
-from reconcile.sandbox.server import running_sandbox
+from reconcile.saved_plan import read_plan, recheck, target_of
+from reconcile.scope import scope
 
 app = typer.Typer(
     name="reconcile",
@@ -47,8 +45,6 @@ app = typer.Typer(
 )
 app.add_typer(sandbox_app, name="sandbox")
 
-SANDBOX_DB = Path(".reconcile") / "sandbox.sqlite3"
-SANDBOX_KEYS = {Mode.TEST: "sk_test_sandbox", Mode.LIVE: "sk_live_sandbox"}
 DEFAULT_MAX_RPS = {Mode.TEST: 20.0, Mode.LIVE: 80.0}
 # Stripe usually answers in 100-400 ms; sizing for 500 ms keeps the rate ceiling, not latency, the limit.
 SLOW_ANSWER_SECONDS = 0.5
@@ -97,27 +93,6 @@ AdoptByOption = Annotated[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """What a command runs against: the file's mode and the connected accounts it names."""
-
-    path: str
-    mode: Mode
-    accounts: tuple[str, ...]
-
-    @classmethod
-    def of(cls, desired: DesiredState) -> Target:
-        return cls(path=desired.path, mode=desired.mode, accounts=tuple(desired.accounts.values()))
-
-
-@dataclass(frozen=True, slots=True)
-class Connection:
-    """Where and how to reach Stripe for one command."""
-
-    api_key: str
-    api_base: str | None
-
-
 @app.command()
 def validate(file: FileArg, debug: Debug = False) -> None:
     """Check a desired-state file offline; every problem is reported at once."""
@@ -153,9 +128,9 @@ def plan_command(
         if fmt not in ("text", "json", "markdown"):
             raise ReconcileError(f"--format must be text, json or markdown, not '{fmt}'")
         desired = config.load(file)
-        aliases = _scope(desired, account, shard)
+        aliases = scope(desired, account, shard)
         target = Target.of(desired)
-        with _connection(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
+        with connect(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
             gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=DEFAULT_MAX_RPS[desired.mode])
             plan = _make_plan(gateway, desired, prune=prune, aliases=aliases, adopt_by=adopt_by)
         masked = redact if redact is not None else fmt == "markdown"
@@ -198,25 +173,25 @@ def apply_command(
 ) -> None:
     """Plan, show, ask, then make exactly those changes (or those of a saved PLAN.json, if still true)."""
     with _errors(debug):
-        saved = _load_saved_plan(
-            file, shaping={"--account": account, "--shard": shard, "--prune": prune, "--adopt-by": adopt_by}
-        )
+        saved: Plan | None = None
         desired: DesiredState | None = None
-        if saved is None:
+        if file.suffix.lower() == ".json":
+            _refuse_shaping({"--account": account, "--shard": shard, "--prune": prune, "--adopt-by": adopt_by})
+            saved = read_plan(file)
+            target = target_of(file, saved)
+        else:
             desired = config.load(file)
             target = Target.of(desired)
-        else:
-            target = _saved_target(file, saved)
-        with _connection(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
+        with connect(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
             rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
             gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=rate)
             if desired is not None:
-                plan = _make_plan(
-                    gateway, desired, prune=prune, aliases=_scope(desired, account, shard), adopt_by=adopt_by
-                )
+                aliases = scope(desired, account, shard)
+                plan = _make_plan(gateway, desired, prune=prune, aliases=aliases, adopt_by=adopt_by)
             else:
                 assert saved is not None
-                plan = _still_true(file, saved, gateway)
+                _refuse_stale(file, recheck(saved, gateway))
+                plan = saved
             typer.echo(render(plan, "text", redact=bool(redact), color=_color(sys.stdout)), nl=False)
             _check_digest(plan, expect_digest, applying=True)
             if not plan.has_changes:
@@ -269,7 +244,7 @@ def import_command(
         # Import has no file to take the mode from: the key's mode is the file's (_connection checks the key).
         mode = Mode.TEST if sandbox else key_mode(os.environ.get(api_key_env, "").strip()) or Mode.TEST
         target = Target(path="import", mode=mode, accounts=())
-        with _connection(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
+        with connect(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
             gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=DEFAULT_MAX_RPS[mode])
             inventory = take_inventory(gateway, list(named) or None)
         shown = str(out) if out else "FILE"
@@ -309,37 +284,14 @@ def _named_accounts(options: list[str]) -> dict[str, str | None]:
     return named
 
 
-def _load_saved_plan(file: Path, *, shaping: dict[str, object]) -> Plan | None:
-    """The plan in a PLAN.json (from plan --out), or None for a desired-state file.
-
-    ``shaping`` holds the options that decide what a plan contains; they were given to plan --out.
-    """
-    if file.suffix.lower() != ".json":
-        return None
-    given = [name for name, value in shaping.items() if value]
-    if given:
-        raise ReconcileError(f"{', '.join(given)} shape a plan when it is made: give them to plan --out, not apply")
-    try:
-        return Plan.from_json(json.loads(file.read_text(encoding="utf-8")))
-    except OSError as error:
-        raise ReconcileError(f"{file}: cannot read the plan: {error.strerror}") from None
-    except (ValueError, KeyError, TypeError) as error:
-        raise ReconcileError(f"{file}: not a plan written by reconcile plan --out ({error})") from None
+def _refuse_shaping(given: dict[str, object]) -> None:
+    """Options that decide what a plan contains were given to plan --out; apply PLAN.json takes none."""
+    names = [name for name, value in given.items() if value]
+    if names:
+        raise ReconcileError(f"{', '.join(names)} shape a plan when it is made: give them to plan --out, not apply")
 
 
-def _saved_target(file: Path, plan: Plan) -> Target:
-    try:
-        mode = Mode(plan.mode)
-    except ValueError:
-        raise ReconcileError(f"{file}: unknown mode '{plan.mode}' in the plan") from None
-    return Target(path=str(file), mode=mode, accounts=tuple(plan.accounts.values()))
-
-
-def _still_true(file: Path, plan: Plan, gateway: Gateway) -> Plan:
-    """The saved plan, once every action's precondition is checked against live state again."""
-    platform_objects = {a.object_id for a in plan.actions if a.account is None and a.object_id}
-    observed = snapshot(gateway, owner=plan.owner, accounts=plan.accounts, adopted=platform_objects)
-    stale = stale_actions(plan, observed)
+def _refuse_stale(file: Path, stale: list[str]) -> None:
     for reason in stale[:MAX_SKIPS_LISTED]:
         typer.echo(f"stale: {reason}", err=True)
     if stale:
@@ -348,7 +300,6 @@ def _still_true(file: Path, plan: Plan, gateway: Gateway) -> Plan:
             f"{file}: the plan is stale: {count} no longer match{'es' if len(stale) == 1 else ''} live state; "
             "nothing was applied; make a new plan"
         )
-    return plan
 
 
 def _make_plan(
@@ -356,28 +307,6 @@ def _make_plan(
 ) -> Plan:
     observed = observe(gateway, desired, aliases=aliases)
     return make_plan(desired, observed, prune=prune, accounts=aliases, adopt_by=adopt_by)
-
-
-def _scope(desired: DesiredState, chosen: list[str] | None, shard: str | None) -> list[str]:
-    """The account aliases a run covers: --account narrows, then --shard keeps its stable share."""
-    aliases = _aliases(desired, chosen)
-    if shard is None:
-        return aliases
-    index, count = parse_shard(shard)
-    return [alias for alias in aliases if shard_of(desired.accounts[alias], count) == index]
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``K/N`` as (K, N), 1 <= K <= N."""
-    found = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-    if not found or not 1 <= int(found.group(1)) <= int(found.group(2)):
-        raise ReconcileError(f"--shard must be K/N with 1 <= K <= N, such as 2/4, not '{text}'")
-    return int(found.group(1)), int(found.group(2))
-
-
-def shard_of(account_id: str, count: int) -> int:
-    """The shard (1..count) an account belongs to: a hash of its id, so the split never depends on the file."""
-    return int.from_bytes(hashlib.sha256(account_id.encode()).digest()[:8], "big") % count + 1
 
 
 def _check_digest(plan: Plan, expected: str | None, *, applying: bool) -> None:
@@ -391,56 +320,9 @@ def _check_digest(plan: Plan, expected: str | None, *, applying: bool) -> None:
     )
 
 
-def _aliases(desired: DesiredState, chosen: list[str] | None) -> list[str]:
-    if not chosen:
-        return list(desired.accounts)
-    unknown = [a for a in chosen if a not in desired.accounts]
-    if unknown:
-        declared = ", ".join(desired.accounts)
-        raise ReconcileError(f"--account: unknown account alias '{unknown[0]}' (declared: {declared})")
-    return list(dict.fromkeys(chosen))
-
-
-@contextlib.contextmanager
-def _connection(target: Target, *, api_base: str | None, api_key_env: str, sandbox: bool) -> Iterator[Connection]:
-    """The key and base URL to use; with --sandbox, an embedded sandbox that holds the target's accounts."""
-    if sandbox:
-        SANDBOX_DB.parent.mkdir(parents=True, exist_ok=True)
-        key = SANDBOX_KEYS[target.mode]
-        with running_sandbox(SANDBOX_DB, api_keys=tuple(SANDBOX_KEYS.values()), accounts=target.accounts) as sb:
-            yield Connection(api_key=key, api_base=sb.url)
-        return
-    key = os.environ.get(api_key_env, "").strip()
-    if not key:
-        raise ReconcileError(
-            f"{api_key_env} is not set: export your Stripe secret key there (or try --sandbox to run locally)"
-        )
-    mode = key_mode(key)
-    if mode is None:
-        raise ReconcileError(f"{api_key_env} does not hold a Stripe secret key (expected sk_test_… or sk_live_…)")
-    if mode is not target.mode:
-        raise ReconcileError(
-            f"{target.path}: the file says mode: {target.mode.value}, but {api_key_env} is a {mode.value}-mode key"
-        )
-    yield Connection(api_key=key, api_base=api_base)
-
-
 def concurrency_for(max_rps: float) -> int:
     """Requests in flight needed to reach ``max_rps`` when Stripe takes half a second to answer."""
     return max(4, math.ceil(max_rps * SLOW_ANSWER_SECONDS))
-
-
-def key_mode(key: str) -> Mode | None:
-    """The mode a secret or restricted key belongs to, from its prefix."""
-    for prefix, mode in (
-        ("sk_test_", Mode.TEST),
-        ("rk_test_", Mode.TEST),
-        ("sk_live_", Mode.LIVE),
-        ("rk_live_", Mode.LIVE),
-    ):
-        if key.startswith(prefix):
-            return mode
-    return None
 
 
 def _confirm(plan: Plan, auto_approve: bool) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import stripe
 
-from reconcile.cli import shard_of
+from reconcile.scope import shard_of
 from tests.support import BOOKSHOP, Reconcile, lines, operations
 
 

@@ -1,0 +1,69 @@
+"""Where a command talks to: the API key (and its mode), the base URL, or an embedded sandbox."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconcile.errors import ReconcileError
+from reconcile.model import DesiredState, Mode
+from reconcile.sandbox.server import running_sandbox
+
+SANDBOX_DB = Path(".reconcile") / "sandbox.sqlite3"
+SANDBOX_KEYS = {Mode.TEST: "sk_test_sandbox", Mode.LIVE: "sk_live_sandbox"}
+KEY_PREFIXES = (("sk_test_", Mode.TEST), ("rk_test_", Mode.TEST), ("sk_live_", Mode.LIVE), ("rk_live_", Mode.LIVE))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a command runs against: the file's mode and the connected accounts it names."""
+
+    path: str
+    mode: Mode
+    accounts: tuple[str, ...]
+
+    @classmethod
+    def of(cls, desired: DesiredState) -> Target:
+        return cls(path=desired.path, mode=desired.mode, accounts=tuple(desired.accounts.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Where and how to reach Stripe for one command."""
+
+    api_key: str
+    api_base: str | None
+
+
+@contextlib.contextmanager
+def connect(target: Target, *, api_base: str | None, api_key_env: str, sandbox: bool) -> Iterator[Connection]:
+    """The key and base URL to use; with ``sandbox``, an embedded sandbox that holds the target's accounts.
+
+    The key's mode must be the file's: a test file never runs with a live key, nor the reverse.
+    """
+    if sandbox:
+        SANDBOX_DB.parent.mkdir(parents=True, exist_ok=True)
+        with running_sandbox(SANDBOX_DB, api_keys=tuple(SANDBOX_KEYS.values()), accounts=target.accounts) as running:
+            yield Connection(api_key=SANDBOX_KEYS[target.mode], api_base=running.url)
+        return
+    key = os.environ.get(api_key_env, "").strip()
+    if not key:
+        raise ReconcileError(
+            f"{api_key_env} is not set: export your Stripe secret key there (or try --sandbox to run locally)"
+        )
+    mode = key_mode(key)
+    if mode is None:
+        raise ReconcileError(f"{api_key_env} does not hold a Stripe secret key (expected sk_test_… or sk_live_…)")
+    if mode is not target.mode:
+        raise ReconcileError(
+            f"{target.path}: the file says mode: {target.mode.value}, but {api_key_env} is a {mode.value}-mode key"
+        )
+    yield Connection(api_key=key, api_base=api_base)
+
+
+def key_mode(key: str) -> Mode | None:
+    """The mode a secret or restricted key belongs to, from its prefix."""
+    return next((mode for prefix, mode in KEY_PREFIXES if key.startswith(prefix)), None)
