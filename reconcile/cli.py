@@ -356,7 +356,7 @@ def _print_report(outcome: ApplyReport) -> None:
         f"({outcome.requests} API requests in {outcome.seconds:.1f}s)."
     )
     if not outcome.complete:
-        typer.echo("Re-run apply to finish the job; what was done will not be done twice.", err=True)
+        typer.echo("Fix what failed, then re-run apply: what was done will not be done twice.", err=True)
 
 
 def _conflicts(plan: Plan) -> str:

@@ -1,12 +1,17 @@
 """Apply a Plan: ordering, concurrency, retries, idempotency; the outcome is an ApplyReport.
 
 Idempotency (DESIGN.md section 5): every write carries a key derived from what it does,
-followed by a generation number (``…:1``, ``…:2``). Within a generation the same key is
-retried, so a retry, a crash-and-rerun or a concurrent apply converges on one object. A
-generation is abandoned, and the next key used, only once it is known to have produced
-nothing usable: a replayed create whose object has since been deleted, a 5xx after which
-the object is not found, a replayed update (it proves nothing about the object now), or a
-spent token.
+followed by a generation number. Within a generation the same key is retried, so a retry, a
+crash-and-rerun or a concurrent apply converges on one object. A generation is abandoned, and
+the next key used, only once it is known to have produced nothing usable: a replayed create
+whose object has since been deleted (or is no longer ours), a 5xx after which the object is not
+found, a spent token. Re-making a copy deleted by hand for the N-th time within Stripe's 24 hours
+costs N-1 replays of one request each: keys that must converge across runs cannot skip ahead.
+
+Creates need keys that are stable across runs: that is what makes two concurrent applies, or
+a rerun after a crash, make one customer. An update, an attach or a rotation is safe to send
+twice, and a replay of the same update from an earlier run would stand in for one that is due
+again (drift that comes back), so their keys also name the run: its start time.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import hashlib
 import json
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
@@ -29,9 +34,9 @@ from reconcile.retry import RetryPolicy, with_retries
 
 T = TypeVar("T")
 
-# How many fresh keys one write may walk through before it gives up.
-MAX_GENERATIONS = 10
-# A 400 naming these means the token or clone is spent, expired or gone: make a fresh one.
+# The generations one write may walk through before it gives up.
+GENERATIONS = range(1, 101)
+# A 400 naming these, on a request carrying a token or clone we made, means it is spent or expired.
 INSTRUMENT_PARAMS = frozenset({"source", "payment_method"})
 # How far back (seconds) to look for a create that a 5xx may have hidden; covers clock skew.
 LOOKBACK = 600
@@ -155,6 +160,8 @@ class Applier:
         self.clock = clock
         self.context = _Context()
         self.attaches: dict[str, Action] = {}  # customer key -> its attach_source, in the plan being applied
+        self.run = ""
+        self.started = 0
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -164,6 +171,8 @@ class Applier:
         Ctrl-C stops scheduling: actions in flight finish and are reported, the rest are skipped.
         """
         self.attaches = {a.customer_key: a for a in plan.actions if a.kind is ActionKind.ATTACH_SOURCE}
+        self.run = str(time.time_ns())  # names this run in the keys of writes that are safe to repeat
+        self.started = int(self.clock())
         started, requests_before = time.monotonic(), self.gateway.request_count
         schedule = _Schedule(plan.actions, on_result=self.on_result)
         pool: Executor = _Inline() if self.concurrency == 1 else ThreadPoolExecutor(self.concurrency)
@@ -231,24 +240,26 @@ class Applier:
         if action.customer_key in self.context.attached_on_create:
             return customer_id
         params = {"source": action.source}
-        base = idempotency_base(self.owner, action, params)
-        for generation in range(1, MAX_GENERATIONS + 1):
+        walk = _Walk(self._run_base(action, params))
+        for key in walk:
             try:
-                written = self._write(
-                    lambda key: self.gateway.update_customer(None, customer_id, params, key), base, generation
-                )
-            except _ServerError:
+                written = self._write(partial(self.gateway.update_customer, None, customer_id, params), key)
+            except _ServerError as error:
+                walk.failed(error)
                 # Attaching twice would leave two cards: find out whether the first attempt landed.
                 live = self._read(partial(self.gateway.retrieve_customer, None, customer_id))
                 if live is not None and live.default_source:
                     self.context.source[action.customer_key] = live.default_source
                     return customer_id
                 continue
+            except _Stale as error:
+                walk.failed(error)
+                continue
             source = _source_id(written.data)
             if source:
                 self.context.source[action.customer_key] = source
             return customer_id
-        raise self._exhausted(action)
+        raise walk.exhausted(action)
 
     # -- copies ------------------------------------------------------------------------------------
 
@@ -259,89 +270,69 @@ class Applier:
         params = payload(action)
         params["metadata"][PLATFORM_CUSTOMER_KEY] = platform_id
         params["metadata"][SOURCE_KEY] = source
-        base = idempotency_base(self.owner, action, params)
         match = {OWNER_KEY: self.owner, KEY_KEY: action.customer_key, PLATFORM_CUSTOMER_KEY: platform_id}
-        for generation in range(1, MAX_GENERATIONS + 1):
-            instrument = self._instrument(action, account, platform_id, source, base, generation)
-            if instrument is None:
+        walk = _Walk(idempotency_base(self.owner, action, params))
+        for key in walk:
+            try:
+                instrument = self._instrument(action, account, platform_id, source, key)
+                create = dict(params)
+                if action.strategy == Strategy.PAYMENT_METHOD:
+                    create["payment_method"] = instrument
+                    create["invoice_settings"] = {"default_payment_method": instrument}
+                else:
+                    create["source"] = instrument
+                made = self._create_once(account, create, key, match, instrument=True)
+            except _Unusable as error:
+                walk.failed(error)
                 continue
-            create = dict(params)
-            if action.strategy == Strategy.PAYMENT_METHOD:
-                create["payment_method"] = instrument
-                create["invoice_settings"] = {"default_payment_method": instrument}
-            else:
-                create["source"] = instrument
-            made = self._create_once(account, create, base, generation, match)
-            if made is not None:
-                return made.id
-        raise self._exhausted(action)
+            return made.id
+        raise walk.exhausted(action)
 
     def _rotate_source(self, action: Action) -> str:
         account, copy_id = _account(action), _object(action)
         platform_id = self._platform_id(action)
         source = self._source(action)
-        base = idempotency_base(self.owner, action, {"source": source})
-        for generation in range(1, MAX_GENERATIONS + 1):
-            instrument = self._instrument(action, account, platform_id, source, base, generation)
-            if instrument is None:
-                continue
-            params: dict[str, Any] = {"metadata": {SOURCE_KEY: source}}
-            if action.strategy == Strategy.PAYMENT_METHOD:
-                # A customer update takes no payment_method: the clone is attached first, then made the default.
-                try:
-                    self._write(
-                        partial(self.gateway.attach_payment_method, account, instrument, copy_id),
-                        f"{base}:attach",
-                        generation,
-                        trust_replay=True,
-                    )
-                except (_ServerError, _Stale):
-                    continue
-                params["invoice_settings"] = {"default_payment_method": instrument}
-            else:
-                params["source"] = instrument  # Stripe makes it the default and removes the old default
+        walk = _Walk(self._run_base(action, {"source": source}))
+        for key in walk:
             try:
-                self._write(partial(self.gateway.update_customer, account, copy_id, params), base, generation)
-            except (_ServerError, _Stale):
+                instrument = self._instrument(action, account, platform_id, source, key)
+                params: dict[str, Any] = {"metadata": {SOURCE_KEY: source}}
+                if action.strategy == Strategy.PAYMENT_METHOD:
+                    # A customer update takes no payment_method: attach the clone, then make it the default.
+                    attach = partial(self.gateway.attach_payment_method, account, instrument, copy_id)
+                    self._write(attach, f"{key}:attach", instrument=True)
+                    params["invoice_settings"] = {"default_payment_method": instrument}
+                else:
+                    params["source"] = instrument  # Stripe makes it the default and removes the old default
+                update = partial(self.gateway.update_customer, account, copy_id, params)
+                self._write(update, f"{key}:update", instrument=True)
+            except _Unusable as error:
+                walk.failed(error)
                 continue  # a new card replacing this one is harmless; a lost one is not
             return copy_id
-        raise self._exhausted(action)
+        raise walk.exhausted(action)
 
-    def _instrument(
-        self, action: Action, account: str, platform_id: str, source: str, base: str, generation: int
-    ) -> str | None:
-        """A fresh token (or cloned PaymentMethod) for one generation; None: try the next one."""
+    def _instrument(self, action: Action, account: str, platform_id: str, source: str, key: str) -> str:
+        """A fresh token (or cloned PaymentMethod) under one generation's key."""
         if action.strategy == Strategy.PAYMENT_METHOD:
-
-            def make(key: str) -> Written:
-                return self.gateway.clone_payment_method(account, platform_id, source, key)
-
+            make = partial(self.gateway.clone_payment_method, account, platform_id, source)
         else:
-
-            def make(key: str) -> Written:
-                return self.gateway.create_customer_token(account, platform_id, key)
-
-        try:
-            # Tokens are single-use, so each is made right before the customer that consumes it.
-            return self._write(make, f"{base}:instrument", generation, trust_replay=True).id
-        except _ServerError:
-            return None
+            make = partial(self.gateway.create_customer_token, account, platform_id)
+        # Tokens are single-use, so each is made right before the customer that consumes it.
+        return self._write(make, f"{key}:instrument").id
 
     def _update(self, action: Action) -> str:
         account, object_id = action.account_id, _object(action)
         params = payload(action)
-        base = idempotency_base(self.owner, action, params)
-        for generation in range(1, MAX_GENERATIONS + 1):
+        walk = _Walk(self._run_base(action, params))
+        for key in walk:
             try:
-                self._write(
-                    lambda key: self.gateway.update_customer(account, object_id, params, key),
-                    base,
-                    generation,
-                )
-            except (_ServerError, _Stale):
+                self._write(partial(self.gateway.update_customer, account, object_id, params), key)
+            except _Unusable as error:
+                walk.failed(error)
                 continue  # an update is safe to send again under a fresh key
             return object_id
-        raise self._exhausted(action)
+        raise walk.exhausted(action)
 
     def _unshare(self, action: Action) -> str:
         account, copy_id = _account(action), _object(action)
@@ -353,37 +344,40 @@ class Applier:
     def _create(
         self, account: str | None, action: Action, params: Mapping[str, Any], match: Mapping[str, str]
     ) -> _Made:
-        base = idempotency_base(self.owner, action, params)
-        for generation in range(1, MAX_GENERATIONS + 1):
-            made = self._create_once(account, params, base, generation, match)
-            if made is not None:
-                return made
-        raise self._exhausted(action)
+        walk = _Walk(idempotency_base(self.owner, action, params))
+        for key in walk:
+            try:
+                return self._create_once(account, params, key, match, instrument=False)
+            except _Unusable as error:
+                walk.failed(error)
+        raise walk.exhausted(action)
 
     def _create_once(
-        self,
-        account: str | None,
-        params: Mapping[str, Any],
-        base: str,
-        generation: int,
-        match: Mapping[str, str],
-    ) -> _Made | None:
-        """Create a customer under one generation's key; None means: try the next generation."""
+        self, account: str | None, params: Mapping[str, Any], key: str, match: Mapping[str, str], *, instrument: bool
+    ) -> _Made:
+        """Create a customer under one generation's key; _Unusable means: try the next generation."""
         since = int(self.clock()) - LOOKBACK
         try:
             written = self._write(
-                lambda key: self.gateway.create_customer(account, params, key),
-                f"{base}:customer",
-                generation,
-                trust_replay=True,
+                partial(self.gateway.create_customer, account, params), f"{key}:customer", instrument=instrument
             )
         except _ServerError:
-            return self._find_created(account, match, since)
-        except _Stale:
-            return None
-        if written.replayed and self._read(partial(self.gateway.retrieve_customer, account, written.id)) is None:
-            return None  # the customer this key made was deleted since: make a new one
+            found = self._find_created(account, match, since)
+            if found is None:
+                raise
+            return found
+        if written.replayed and not self._still_ours(account, written, match):
+            raise _Stale(None)  # the customer this key made was deleted (or disowned) since: make a new one
         return _Made(written.id, _source_id(written.data))
+
+    def _still_ours(self, account: str | None, written: Written, match: Mapping[str, str]) -> bool:
+        """Whether the customer a replayed create made still exists and still carries our metadata."""
+        created = int(written.data.get("created") or 0)
+        if created and created < self.started - LOOKBACK:
+            # Made well before this run observed the account, and the plan saw no such copy there.
+            return False
+        live = self._read(partial(self.gateway.retrieve_customer, account, written.id))
+        return live is not None and all(live.metadata.get(k) == v for k, v in match.items())
 
     def _find_created(self, account: str | None, match: Mapping[str, str], since: int) -> _Made | None:
         """After a 5xx: the customer a lost create made, if it made one (recent customers only)."""
@@ -400,28 +394,28 @@ class Applier:
                 return None
             after = page[-1].id
 
-    def _write(
-        self, send: Callable[[str], Written], base: str, generation: int, *, trust_replay: bool = False
-    ) -> Written:
-        """Send one write under ``base:generation``, retrying transient failures with the same key.
+    def _write(self, send: Callable[[str], Written], key: str, *, instrument: bool = False) -> Written:
+        """Send one write under ``key``, retrying transient failures with the same key.
 
-        Raises _ServerError on a 5xx (the caller decides how to check), _Stale when the key's stored
-        answer cannot be used (replayed update, idempotency mismatch, spent token).
+        Raises _ServerError on a 5xx (the caller decides how to check), _Stale when the key cannot
+        be used (another request's parameters are stored under it, or, for a request carrying a
+        token or clone we made, Stripe says it is spent or gone). Any other failure is final.
         """
-        key = f"{base}:{generation}"
         try:
-            written = with_retries(lambda: send(key), self.policy, server_errors=False)
+            return with_retries(lambda: send(key), self.policy, server_errors=False)
         except ApiFailure as failure:
             if failure.status is not None and failure.status >= 500:
                 raise _ServerError(failure) from None
-            if failure.type == "idempotency_error" or (failure.status == 400 and failure.param in INSTRUMENT_PARAMS):
-                raise _Stale from None
+            spent = instrument and failure.status == 400 and failure.param in INSTRUMENT_PARAMS
+            if failure.type == "idempotency_error" or spent:
+                raise _Stale(failure) from None
             raise
-        if written.replayed and not trust_replay:
-            raise _Stale
-        return written
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    def _run_base(self, action: Action, params: Mapping[str, Any]) -> str:
+        """The key prefix of a write that is safe to repeat: what it does, and which run does it."""
+        return f"{idempotency_base(self.owner, action, params)}:run{self.run}"
 
     def _read(self, read: Callable[[], T]) -> T:
         return with_retries(read, self.policy)
@@ -438,8 +432,26 @@ class Applier:
             raise ActionFailed(f"the platform customer of '{action.customer_key}' has no payment source to share")
         return found
 
-    def _exhausted(self, action: Action) -> ActionFailed:
-        return ActionFailed(f"gave up after {MAX_GENERATIONS} idempotency keys; Stripe kept failing ({action.id})")
+
+class _Walk:
+    """The keys one write walks through (base:1, base:2, …), and the last failure on the way."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.last: ApiFailure | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        return (f"{self.base}:{generation}" for generation in GENERATIONS)
+
+    def failed(self, error: _Unusable) -> None:
+        self.last = error.failure or self.last
+
+    def exhausted(self, action: Action) -> ActionFailed:
+        """Stripe's last word (with its request id), or ours when there was none."""
+        tries = f"still failing after {len(GENERATIONS)} idempotency keys"
+        if self.last is None:
+            return ActionFailed(f"{action.id}: {tries}")
+        return ActionFailed(f"{self.last.message} ({tries})", self.last.request_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,14 +469,20 @@ def _source_id(customer: Mapping[str, Any]) -> str | None:
     return str(source) if source else None
 
 
-class _ServerError(Exception):
-    def __init__(self, failure: ApiFailure) -> None:
-        super().__init__(str(failure))
+class _Unusable(Exception):
+    """This generation's key produced nothing usable; the next one may."""
+
+    def __init__(self, failure: ApiFailure | None) -> None:
+        super().__init__(str(failure) if failure else "unusable")
         self.failure = failure
 
 
-class _Stale(Exception):
-    """The stored answer under this key cannot be used; move to the next generation."""
+class _ServerError(_Unusable):
+    """A 5xx: whether the write happened is for the caller to find out."""
+
+
+class _Stale(_Unusable):
+    """The key's stored answer cannot be used (deleted object, mismatched parameters, spent token)."""
 
 
 def payload(action: Action) -> dict[str, Any]:

@@ -200,3 +200,32 @@ def test_copy_held_by_another_owner_is_a_conflict_left_untouched(
     assert untouched.email == "other@example.com"
     assert untouched.metadata["reconcile_owner"] == "someone-else"
     assert [c.id for c in customers(stripe_client, BOOKSHOP)] == [copy.id]  # no second copy either
+
+
+def test_drift_that_keeps_coming_back_is_fixed_every_time_at_one_call(
+    reconcile: Reconcile, marketplace: Path, stripe_client: stripe.StripeClient, sandbox: Any
+) -> None:
+    assert reconcile("apply", marketplace, "--auto-approve").exit_code == 0
+    copy = by_key(customers(stripe_client, COFFEE))["bob"]
+    for _ in range(12):  # a scheduled apply against a system that keeps editing the copy
+        stripe_client.v1.customers.update(copy.id, {"email": "crm@example.com"}, {"stripe_account": COFFEE})
+        sandbox.reset_stats()
+        assert reconcile("apply", marketplace, "--auto-approve").exit_code == 0
+        assert writes(sandbox.stats()) == {"POST /v1/customers/{customer}": 1}
+        assert stripe_client.v1.customers.retrieve(copy.id, {}, {"stripe_account": COFFEE}).email == "bob@example.com"
+
+
+def test_copy_deleted_again_and_again_is_made_again_every_time(
+    reconcile: Reconcile, marketplace: Path, stripe_client: stripe.StripeClient, sandbox: Any
+) -> None:
+    assert reconcile("apply", marketplace, "--auto-approve").exit_code == 0
+    for deletion in range(1, 13):
+        copy = by_key(customers(stripe_client, COFFEE))["bob"]
+        stripe_client.v1.customers.delete(copy.id, None, {"stripe_account": COFFEE})
+        sandbox.reset_stats()
+        assert reconcile("apply", marketplace, "--auto-approve").exit_code == 0
+        # Each earlier copy's key replays (checked with one read) before a fresh key makes the new one.
+        requests = sandbox.stats()["requests"]
+        assert requests["POST /v1/customers"] == deletion + 1
+        assert requests["GET /v1/customers/{customer}"] == deletion
+    assert sorted(by_key(customers(stripe_client, COFFEE))) == ["alice", "bob"]

@@ -111,8 +111,8 @@ def test_share_is_a_token_then_a_customer_made_from_it() -> None:
     assert report.complete
     assert gateway.operations() == ["create_token", "create_customer"]
     token_key, customer_key = (key for _, key in gateway.calls)
-    assert token_key.endswith(":instrument:1")
-    assert customer_key.endswith(":customer:1")
+    assert token_key.endswith(":1:instrument")
+    assert customer_key.endswith(":1:customer")
 
 
 def test_rate_limited_write_is_retried_with_the_same_key() -> None:
@@ -151,10 +151,10 @@ def test_server_error_on_create_that_made_nothing_moves_to_the_next_key() -> Non
     assert report.complete
     keys = [key for op, key in gateway.calls if op in ("create_token", "create_customer")]
     assert [k.rsplit(":", 2)[-2:] for k in keys] == [
-        ["instrument", "1"],
-        ["customer", "1"],
-        ["instrument", "2"],
-        ["customer", "2"],
+        ["1", "instrument"],
+        ["1", "customer"],
+        ["2", "instrument"],
+        ["2", "customer"],
     ]
 
 
@@ -181,9 +181,10 @@ def test_spent_token_moves_to_the_next_key() -> None:
     assert gateway.operations().count("create_token") == 2
 
 
-def test_replayed_update_is_sent_again_under_a_fresh_key() -> None:
+def test_the_same_update_in_a_later_run_is_sent_again_not_replayed() -> None:
+    # Drift that comes back is fixed by the same update each time; an earlier run's stored answer
+    # under the same key would be replayed instead of changing anything.
     gateway = FakeGateway()
-    gateway.script("update_customer", Written("cus_copy", True, "req_r", {"id": "cus_copy"}))
     update = Action(
         kind=ActionKind.UPDATE_SHARE,
         customer_key="alice",
@@ -192,10 +193,42 @@ def test_replayed_update_is_sent_again_under_a_fresh_key() -> None:
         object_id="cus_copy",
         changes=(FieldChange("email", "x@example.com", "alice@example.com"),),
     )
-    report = run(gateway, update)
+    assert run(gateway, update).complete
+    assert run(gateway, update).complete
+    first, second = (key for _, key in gateway.calls)
+    assert first != second
+    assert first.rsplit(":run", 1)[0] == second.rsplit(":run", 1)[0]  # the same intent
+
+
+def test_permanent_error_on_a_declared_source_fails_once_with_stripes_message() -> None:
+    gateway = FakeGateway()
+    missing = ApiFailure("No such token: 'tok_nope'", status=400, param="source", request_id="req_nope")
+    gateway.script("create_customer", missing)
+    create = Action(
+        kind=ActionKind.CREATE_CUSTOMER, customer_key="alice", changes=(FieldChange("email", None, "a@x.io"),)
+    )
+    attach = Action(kind=ActionKind.ATTACH_SOURCE, customer_key="alice", source="tok_nope", after=(create.id,))
+    report = run(gateway, create, attach)
+    assert gateway.operations() == ["create_customer"]
+    assert (report.results[0].error, report.results[0].request_id) == ("No such token: 'tok_nope'", "req_nope")
+
+
+def test_replay_of_a_copy_made_before_this_run_is_not_trusted_without_a_read() -> None:
+    gateway = FakeGateway()
+    long_ago = Written("cus_gone", True, "req_r", {"id": "cus_gone", "created": 1_000_000_000})
+    gateway.script("create_customer", long_ago)  # generation 1 made a copy years ago; the plan saw none
+    report = run(gateway, share())
     assert report.complete
-    keys = [key for _, key in gateway.calls]
-    assert [k.rsplit(":", 1)[1] for k in keys] == ["1", "2"]
+    assert gateway.operations() == ["create_token", "create_customer", "create_token", "create_customer"]
+
+
+def test_replay_of_a_copy_no_longer_ours_makes_a_new_one() -> None:
+    gateway = FakeGateway()
+    gateway.existing.add("cus_disowned")  # exists, but FakeGateway.retrieve_customer returns no metadata
+    gateway.script("create_customer", Written("cus_disowned", True, "req_r", {"id": "cus_disowned"}))
+    report = run(gateway, share())
+    assert report.complete
+    assert report.results[0].object_id != "cus_disowned"
 
 
 def test_a_failed_action_skips_its_dependants_and_not_the_others() -> None:
