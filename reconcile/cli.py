@@ -14,9 +14,10 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from reconcile import config
 from reconcile.connection import SANDBOX_DB, Target, connect, key_mode
@@ -36,9 +37,36 @@ from reconcile.sandbox.command import sandbox_app
 from reconcile.saved_plan import read_plan, recheck, target_of
 from reconcile.scope import scope
 
+# click's UsageError: typer re-exports only its subclass BadParameter.
+UsageError: type[Exception] = typer.BadParameter.__mro__[1]
+assert UsageError.__name__ == "UsageError"
+
+
+class _Commands(TyperGroup):
+    """Usage errors exit 1, not click's 2: with --detailed-exitcode, 2 means "changes pending"."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with _usage_errors_exit_1():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_errors_exit_1():  # a subcommand's options are parsed here
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _usage_errors_exit_1() -> Iterator[None]:
+    try:
+        yield
+    except UsageError as error:
+        error.exit_code = ExitCode.ERROR  # type: ignore[attr-defined]
+        raise
+
+
 app = typer.Typer(
     name="reconcile",
     help="Keep Stripe Connect shared customers in the state a YAML file declares.",
+    cls=_Commands,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -202,3 +202,18 @@ def test_unreachable_api_is_one_line(reconcile: Reconcile, marketplace: Path, mo
     monkeypatch.setattr("reconcile.observe.RetryPolicy", partial(RetryPolicy, sleep=lambda _seconds: None))
     result = reconcile("plan", marketplace, "--api-base", "http://127.0.0.1:9")
     assert_one_line_error(result, "cannot reach the API at http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plan", "--bogus"),
+        ("plan",),
+        ("no-such-command",),
+        ("plan", "stripe.yaml", "--adopt-by", "name", "--detailed-exitcode"),
+        ("apply", "stripe.yaml", "--concurrency", "many"),
+    ],
+)
+def test_usage_errors_exit_1_never_2(args: tuple[str, ...], reconcile: Reconcile) -> None:
+    # With --detailed-exitcode, 2 means "the plan has changes": a typo must not read as drift.
+    assert reconcile(*args).exit_code == 1
