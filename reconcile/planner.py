@@ -235,24 +235,24 @@ class _Planner:
 
     def _plan_copy(self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide) -> None:
         platform_id = side.customer.id if side.customer else None
-        if platform_id:
-            foreign = [
-                c
-                for c in self._on(share).by_platform.get(platform_id, ())
-                if c.owner != self.desired.owner and not self._adoptable(c)
-            ]
-            if foreign:
-                owner = foreign[0].owner or "nobody"
-                self._conflict(
-                    spec.key,
-                    f"copy {foreign[0].id} of {platform_id} is owned by '{owner}'",
-                    share=share,
-                    object_id=foreign[0].id,
-                )
-                self.claimed.update(c.id for c in self._ours(share, spec.key))
-                return
         copies = [c for c in self._ours(share, spec.key) if platform_id and c.platform_customer == platform_id]
         copy = min(copies, key=lambda c: (c.created, c.id)) if copies else None
+        foreign = [
+            c
+            for c in self._on(share).by_platform.get(platform_id or "", ())
+            if c.owner != self.desired.owner and not self._adoptable(c)
+        ]
+        if foreign:
+            owner = foreign[0].owner or "nobody"
+            self._conflict(
+                spec.key,
+                f"copy {foreign[0].id} of {platform_id} is owned by '{owner}'",
+                share=share,
+                object_id=foreign[0].id,
+            )
+            self.claimed.update(c.id for c in self._ours(share, spec.key))
+            if copy is None:
+                return  # sharing again would give the account a second copy of the same person
         wanted = self._copy_fields(spec, share, side)
         if copy is None:
             if self.adopt_by and side.customer is not None:

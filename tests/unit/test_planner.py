@@ -789,12 +789,13 @@ def test_copy_of_our_platform_customer_owned_by_another_owner_is_a_conflict() ->
     assert "owned by 'someone-else'" in conflict.reason
 
 
-def test_our_copy_beside_a_foreign_copy_is_left_alone() -> None:
+def test_our_copy_beside_a_foreign_copy_is_still_managed_and_theirs_untouched() -> None:
     theirs = copy("cus_BookshopTheirs0", "alice", of="cus_PlatformAlice00", owner="someone-else")
     ours = copy("cus_BookshopAlice00", "alice", of="cus_PlatformAlice00", email="drifted@example.com")
     result = plan(desired(ALICE), observed(ALICE_PLATFORM, bookshop=(theirs, ours), coffee=(ALICE_COFFEE,)), prune=True)
-    assert result.actions == ()
-    assert len(result.conflicts) == 1
+    assert [(a.kind.value, a.object_id) for a in result.actions] == [("update_share", "cus_BookshopAlice00")]
+    [conflict] = result.conflicts
+    assert conflict.object_id == "cus_BookshopTheirs0"
 
 
 def test_customer_without_a_payment_source_cannot_be_shared() -> None:
