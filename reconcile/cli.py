@@ -127,9 +127,10 @@ def validate(file: FileArg, debug: Debug = False) -> None:
     with _errors(debug):
         desired = config.load(file)
         shares = sum(len(c.shares) for c in desired.customers)
-        typer.echo(
-            f"{file}: valid ({len(desired.customers)} customers, {len(desired.accounts)} accounts, {shares} shares)"
+        counts = ", ".join(
+            _counted(n, what) for n, what in ((len(desired.customers), "customer"), (len(desired.accounts), "account"))
         )
+        typer.echo(f"{file}: valid ({counts}, {_counted(shares, 'share')})")
 
 
 @app.command("plan")
@@ -155,6 +156,7 @@ def plan_command(
     with _errors(debug):
         if fmt not in ("text", "json", "markdown"):
             raise ReconcileError(f"--format must be text, json or markdown, not '{fmt}'")
+        _writable(out, "--out")
         desired = config.load(file)
         aliases = scope(desired, account, shard)
         target = Target.of(desired)
@@ -201,6 +203,7 @@ def apply_command(
 ) -> None:
     """Plan, show, ask, then make exactly those changes (or those of a saved PLAN.json, if still true)."""
     with _errors(debug):
+        _writable(report, "--report")
         saved: Plan | None = None
         desired: DesiredState | None = None
         if file.suffix.lower() == ".json":
@@ -223,6 +226,7 @@ def apply_command(
             typer.echo(render(plan, "text", redact=bool(redact), color=_color(sys.stdout)), nl=False)
             _check_digest(plan, expect_digest, applying=True)
             if not plan.has_changes:
+                _write_report(report, ApplyReport(results=()))  # a pipeline's artifact step finds it either way
                 if plan.conflicts:
                     raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); nothing else to do")
                 return
@@ -234,8 +238,7 @@ def apply_command(
                 applier = Applier(gateway, owner=plan.owner, concurrency=workers, on_result=progress.advance)
                 outcome = applier.apply(plan)
         _print_report(outcome)
-        if report is not None:
-            report.write_text(json.dumps(outcome.to_json(), indent=2) + "\n", encoding="utf-8")
+        _write_report(report, outcome)
         if outcome.interrupted:
             _fail("interrupted; what was in flight finished and is reported above", code=130)
         if plan.conflicts:
@@ -365,6 +368,11 @@ def _confirm(plan: Plan, auto_approve: bool) -> None:
         raise ReconcileError("apply cancelled; nothing was changed")
 
 
+def _write_report(path: Path | None, outcome: ApplyReport) -> None:
+    if path is not None:
+        path.write_text(json.dumps(outcome.to_json(), indent=2) + "\n", encoding="utf-8")
+
+
 def _print_report(outcome: ApplyReport) -> None:
     for result in outcome.results:
         if result.outcome is Outcome.FAILED:
@@ -392,13 +400,30 @@ def _conflicts(plan: Plan) -> str:
     return f"{count} conflict{'s' if count != 1 else ''} need{'s' if count == 1 else ''} attention"
 
 
+def _counted(count: int, what: str) -> str:
+    return f"{count} {what}{'' if count == 1 else 's'}"
+
+
+def _writable(path: Path | None, option: str) -> None:
+    """Refuse an output path that cannot be written before anything is done, not after."""
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ReconcileError(f"{option} {path}: the folder {folder} does not exist")
+    if path.is_dir():
+        raise ReconcileError(f"{option} {path}: is a folder, not a file")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ReconcileError(f"{option} {path}: not writable")
+
+
 def _is_tty(stream: object) -> bool:
     isatty: Callable[[], bool] | None = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
 
 
 def _color(stream: object) -> bool:
-    return _is_tty(stream) and "NO_COLOR" not in os.environ
+    return _is_tty(stream) and not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
 
 
 @contextlib.contextmanager
@@ -420,6 +445,8 @@ def _errors(debug: bool) -> Iterator[None]:
         _fail(str(error))
     except KeyboardInterrupt:
         _fail("interrupted", code=130)
+    except BrokenPipeError:
+        raise  # the reader went away (| head): typer exits quietly
     except Exception as error:
         if debug:
             raise

@@ -55,7 +55,7 @@ def connect(target: Target, *, api_base: str | None, api_key_env: str, sandbox: 
             f"{api_key_env} is not set: export your Stripe secret key there (or try --sandbox to run locally)"
         )
     mode = key_mode(key)
-    if mode is None:
+    if mode is None or not key.isascii() or any(char.isspace() for char in key):
         raise ReconcileError(f"{api_key_env} does not hold a Stripe secret key (expected sk_test_… or sk_live_…)")
     if mode is not target.mode:
         raise ReconcileError(

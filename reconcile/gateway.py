@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import stripe
 
@@ -105,7 +106,7 @@ class Gateway:
 
     def __init__(self, api_key: str, *, api_base: str | None = None, max_rps: float = 0) -> None:
         self._api_key = api_key
-        self._base = api_base or stripe.DEFAULT_API_BASE
+        self._base = _without_credentials(api_base or stripe.DEFAULT_API_BASE)
         self.requests: Counter[str] = Counter()
         self._http = _PacedClient(Pacer(max_rps), self.requests, threading.Lock())
         self._client = stripe.StripeClient(
@@ -258,6 +259,15 @@ class Gateway:
     def _scrub(self, message: str) -> str:
         """Stripe masks keys in its messages already; this makes sure of it."""
         return message.replace(self._api_key, "sk_****") if self._api_key else message
+
+
+def _without_credentials(url: str) -> str:
+    """The base URL as it may be shown: a user:password@ part is left out."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
 
 
 def _network_reason(error: stripe.APIConnectionError) -> str:

@@ -17,7 +17,10 @@ from reconcile.preconditions import stale_actions
 def read_plan(path: Path) -> Plan:
     """The plan in ``path``; a one-line error for anything that is not one (a redacted plan included)."""
     try:
-        return Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, found {type(data).__name__}")
+        return Plan.from_json(data)
     except OSError as error:
         raise ReconcileError(f"{path}: cannot read the plan: {error.strerror}") from None
     except (ValueError, KeyError, TypeError) as error:

@@ -36,7 +36,7 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 @sandbox_app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind; loopback unless you mean otherwise.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 12111,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0 picks a free one).")] = 12111,
     db: Annotated[str, typer.Option(help='SQLite file holding the state, or ":memory:".')] = str(DEFAULT_DB),
     seed: Annotated[
         Path | None,
@@ -45,11 +45,13 @@ def serve(
     api_key: Annotated[
         list[str] | None, typer.Option("--api-key", help=f"Accepted API key (repeatable; default {DEFAULT_API_KEY}).")
     ] = None,
-    rate_limit: Annotated[float, typer.Option(help="Requests per second per account; 0 turns it off.")] = 0,
-    latency_ms: Annotated[float, typer.Option(help="Delay every answer by this many milliseconds.")] = 0,
-    fail_rate: Annotated[float, typer.Option(help="Fraction of requests answered with a 500 (0 to 1).")] = 0,
+    rate_limit: Annotated[float, typer.Option(min=0, help="Requests per second per account; 0 turns it off.")] = 0,
+    latency_ms: Annotated[float, typer.Option(min=0, help="Delay every answer by this many milliseconds.")] = 0,
+    fail_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Fraction of requests answered with a 500 (0 to 1).")
+    ] = 0,
     fault_seed: Annotated[int | None, typer.Option(help="Seed that makes --fail-rate reproducible.")] = None,
-    token_ttl: Annotated[float, typer.Option(help="Seconds a customer token stays usable.")] = 600,
+    token_ttl: Annotated[float, typer.Option(min=1, help="Seconds a customer token stays usable.")] = 600,
 ) -> None:
     """Serve the Stripe-compatible sandbox until Ctrl-C or SIGTERM."""
     if not 0 <= fail_rate <= 1:

@@ -217,3 +217,49 @@ def test_unreachable_api_is_one_line(reconcile: Reconcile, marketplace: Path, mo
 def test_usage_errors_exit_1_never_2(args: tuple[str, ...], reconcile: Reconcile) -> None:
     # With --detailed-exitcode, 2 means "the plan has changes": a typo must not read as drift.
     assert reconcile(*args).exit_code == 1
+
+
+def test_unwritable_report_is_refused_before_anything_is_written(
+    reconcile: Reconcile, marketplace: Path, sandbox: Any, tmp_path: Path
+) -> None:
+    sandbox.reset_stats()
+    result = reconcile("apply", marketplace, "--auto-approve", "--report", tmp_path / "nowhere" / "r.json")
+    assert_one_line_error(result, f"--report {tmp_path / 'nowhere' / 'r.json'}: the folder")
+    assert operations(sandbox.stats()) == 0
+    result = reconcile("plan", marketplace, "--out", tmp_path / "nowhere" / "plan.json")
+    assert_one_line_error(result, "--out")
+
+
+def test_report_is_written_when_there_is_nothing_to_do(reconcile: Reconcile, marketplace: Path, tmp_path: Path) -> None:
+    assert reconcile("apply", marketplace, "--auto-approve").exit_code == 0
+    report = tmp_path / "report.json"
+    assert reconcile("apply", marketplace, "--auto-approve", "--report", report).exit_code == 0
+    assert json.loads(report.read_text())["actions"] == []
+
+
+def test_json_that_is_not_a_plan_is_one_line(reconcile: Reconcile, tmp_path: Path) -> None:
+    listed = tmp_path / "list.json"
+    listed.write_text("[]")
+    assert_one_line_error(reconcile("apply", listed, "--auto-approve"), "expected a JSON object, found list")
+
+
+def test_key_with_a_line_break_is_refused_offline(reconcile: Reconcile, marketplace: Path, api_key: str) -> None:
+    result = reconcile("plan", marketplace, env={"STRIPE_API_KEY": api_key + "\nX"})
+    assert_one_line_error(result, "does not hold a Stripe secret key")
+
+
+def test_credentials_in_the_api_base_are_never_shown(
+    reconcile: Reconcile, marketplace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("reconcile.observe.RetryPolicy", partial(RetryPolicy, sleep=lambda _seconds: None))
+    result = reconcile("plan", marketplace, "--api-base", "http://admin:hunter2@127.0.0.1:9")
+    assert_one_line_error(result, "cannot reach the API at http://127.0.0.1:9")
+    assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_validate_counts_read_naturally(reconcile: Reconcile, write_file: WriteFile) -> None:
+    path = write_file(
+        "version: 1\nowner: acme\nmode: test\naccounts: {bookshop: acct_1Bookshop}\n"
+        "customers:\n  alice: {email: a@example.com, payment: {source: tok_visa}, accounts: [bookshop]}\n"
+    )
+    assert reconcile("validate", path).stdout.strip() == f"{path}: valid (1 customer, 1 account, 1 share)"

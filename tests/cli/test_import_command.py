@@ -89,7 +89,7 @@ def test_sandbox_import_reads_what_apply_sandbox_made(
 
 def test_adopt_by_accepts_only_fingerprint_or_email(reconcile: Reconcile, marketplace: Path) -> None:
     result = reconcile("plan", marketplace, "--adopt-by", "name")
-    assert result.exit_code == 2  # a usage error, as for any option value typer refuses
+    assert result.exit_code == 1  # a usage error: 1, never the 2 of "changes pending"
     assert "fingerprint" in result.stderr
     assert "email" in result.stderr
 
