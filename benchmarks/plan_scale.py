@@ -82,7 +82,7 @@ class DelayedGateway:
         self.request_count += 1
         return Written(id=f"{prefix}_{self.request_count}", replayed=False, request_id=None, data=data)
 
-    def create_customer(self, account: str | None, params: Any, key: str) -> Written:
+    def create_customer(self, account: str | None, params: Any, key: str, **_: Any) -> Written:
         return self._write("cus", default_source="card_x" if params.get("source") else None)
 
     def create_customer_token(self, account: str, platform_customer: str, key: str) -> Written:

@@ -304,7 +304,7 @@ class Applier:
                     params["invoice_settings"] = {"default_payment_method": instrument}
                 else:
                     params["source"] = instrument  # Stripe makes it the default and removes the old default
-                update = partial(self.gateway.update_customer, account, copy_id, params)
+                update = partial(self.gateway.update_customer, account, copy_id, params, urgent=True)
                 self._write(update, f"{key}:update", instrument=True)
             except _Unusable as error:
                 walk.failed(error)
@@ -358,9 +358,8 @@ class Applier:
         """Create a customer under one generation's key; _Unusable means: try the next generation."""
         since = int(self.clock()) - LOOKBACK
         try:
-            written = self._write(
-                partial(self.gateway.create_customer, account, params), f"{key}:customer", instrument=instrument
-            )
+            create = partial(self.gateway.create_customer, account, params, urgent=instrument)
+            written = self._write(create, f"{key}:customer", instrument=instrument)
         except _ServerError:
             found = self._find_created(account, match, since)
             if found is None:

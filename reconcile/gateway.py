@@ -7,11 +7,11 @@ built with ``max_network_retries=0`` and failures come out as ``ApiFailure``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
-import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -19,12 +19,14 @@ from urllib.parse import urlsplit, urlunsplit
 import stripe
 
 from reconcile.model import ConnectedAccount, Customer, Fields, frozen_map
+from reconcile.pacing import Pacer
 
 # Stripe's largest page; observing costs the minimum number of list calls with it.
 PAGE_SIZE = 100
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: Python sets __traceback__ on an exception as it passes through a `with` block.
+@dataclass(eq=False)
 class ApiFailure(Exception):
     """A failed call, without the API key: Stripe's status, type, code, message and request id."""
 
@@ -59,31 +61,13 @@ class Written:
     data: Mapping[str, Any]
 
 
-class Pacer:
-    """Spaces requests evenly at ``rate`` per second across all threads (0: no limit)."""
-
-    def __init__(self, rate: float) -> None:
-        self._interval = 1.0 / rate if rate > 0 else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self._interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            time.sleep(slot - now)
-
-
 class _PacedClient(stripe.RequestsClient):
     """The SDK's requests client, paced, counting requests by method and path."""
 
     def __init__(self, pacer: Pacer, counts: Counter[str], lock: threading.Lock) -> None:
         super().__init__(timeout=60)
         self._pacer = pacer
+        self.urgency = threading.local()  # set around a call whose request must not queue
         self._counts = counts
         self._counts_lock = lock
 
@@ -95,7 +79,7 @@ class _PacedClient(stripe.RequestsClient):
         headers: Mapping[str, str] | None,
         post_data: Any = None,
     ) -> tuple[bytes, int, Mapping[str, str]]:
-        self._pacer.wait()
+        self._pacer.wait(urgent=getattr(self.urgency, "on", False))
         with self._counts_lock:
             self._counts[method.upper()] += 1
         return super().request(method, url, headers, post_data)
@@ -164,19 +148,33 @@ class Gateway:
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def create_customer(self, account: str | None, params: Mapping[str, Any], idempotency_key: str) -> Written:
-        return self._written(
-            lambda: self._client.v1.customers.create(cast(Any, dict(params)), self._options(account, idempotency_key))
-        )
+    def create_customer(
+        self, account: str | None, params: Mapping[str, Any], idempotency_key: str, *, urgent: bool = False
+    ) -> Written:
+        """``urgent``: it spends a token made a moment ago, so it goes ahead of other queued requests."""
+        with self._urgent(urgent):
+            return self._written(
+                lambda: self._client.v1.customers.create(
+                    cast(Any, dict(params)), self._options(account, idempotency_key)
+                )
+            )
 
     def update_customer(
-        self, account: str | None, customer_id: str, params: Mapping[str, Any], idempotency_key: str
+        self,
+        account: str | None,
+        customer_id: str,
+        params: Mapping[str, Any],
+        idempotency_key: str,
+        *,
+        urgent: bool = False,
     ) -> Written:
-        return self._written(
-            lambda: self._client.v1.customers.update(
-                customer_id, cast(Any, dict(params)), self._options(account, idempotency_key)
+        """``urgent``: it spends a token or clone made a moment ago."""
+        with self._urgent(urgent):
+            return self._written(
+                lambda: self._client.v1.customers.update(
+                    customer_id, cast(Any, dict(params)), self._options(account, idempotency_key)
+                )
             )
-        )
 
     def delete_customer(self, account: str, customer_id: str) -> None:
         """Delete a copy; deleting one that is already gone is not an error (DELETE is idempotent)."""
@@ -206,14 +204,24 @@ class Gateway:
         )
 
     def attach_payment_method(self, account: str, payment_method: str, customer: str, idempotency_key: str) -> Written:
-        """Attach a PaymentMethod of ``account`` to one of its customers."""
-        return self._written(
-            lambda: self._client.v1.payment_methods.attach(
-                payment_method, {"customer": customer}, self._options(account, idempotency_key)
+        """Attach a PaymentMethod of ``account`` (a clone made a moment ago) to one of its customers."""
+        with self._urgent(True):
+            return self._written(
+                lambda: self._client.v1.payment_methods.attach(
+                    payment_method, {"customer": customer}, self._options(account, idempotency_key)
+                )
             )
-        )
 
     # -- plumbing ----------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _urgent(self, urgent: bool) -> Iterator[None]:
+        """Mark this thread's requests as urgent for the pacer while the block runs."""
+        self._http.urgency.on = urgent
+        try:
+            yield
+        finally:
+            self._http.urgency.on = False
 
     def _options(self, account: str | None, idempotency_key: str | None = None) -> Any:
         options: dict[str, str] = {}

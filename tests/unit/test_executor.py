@@ -53,11 +53,11 @@ class FakeGateway:
         self.existing.add(object_id)
         return Written(id=object_id, replayed=False, request_id=f"req_{self.counter}", data={"id": object_id, **data})
 
-    def create_customer(self, account: str | None, params: Any, key: str) -> Written:
+    def create_customer(self, account: str | None, params: Any, key: str, **_: Any) -> Written:
         source = "card_platform" if params.get("source") else None
         return self._answer("create_customer", key, lambda: self._new("cus", default_source=source))
 
-    def update_customer(self, account: str | None, customer_id: str, params: Any, key: str) -> Written:
+    def update_customer(self, account: str | None, customer_id: str, params: Any, key: str, **_: Any) -> Written:
         return self._answer("update_customer", key, lambda: Written(customer_id, False, "req_u", {"id": customer_id}))
 
     def create_customer_token(self, account: str, platform_customer: str, key: str) -> Written:
