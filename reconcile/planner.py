@@ -30,6 +30,10 @@ from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Conflict, Fiel
 
 _KIND_ORDER = {kind: index for index, kind in enumerate(ActionKind)}
 
+# Stripe's limit on metadata keys per object; the ownership keys count towards it.
+MAX_METADATA_KEYS = 50
+PLATFORM_OWNERSHIP_KEYS = 2  # reconcile_owner, reconcile_key
+
 FlatFields = dict[str, str | None]
 
 
@@ -183,13 +187,27 @@ class _Planner:
                 ids = ", ".join(c.id for c in others)
                 self._conflict(spec.key, f"key is also carried by platform customer {ids}", object_id=spec.id)
                 raise _Conflicted
-            return found
+            return self._fits(spec, found)
         candidates = self.platform_by_key.get(spec.key, [])
         if len(candidates) > 1:
             ids = ", ".join(sorted(c.id for c in candidates))
             self._conflict(spec.key, f"several platform customers carry this key: {ids}")
             raise _Conflicted
-        return candidates[0] if candidates else None
+        return self._fits(spec, candidates[0]) if candidates else None
+
+    def _fits(self, spec: CustomerSpec, platform: Customer) -> Customer:
+        """``platform``, unless its metadata leaves no room for the ownership keys (an adopted customer's may not)."""
+        user = spec.fields.metadata if spec.fields.metadata is not None else _user_metadata(platform)
+        count = len(user) + PLATFORM_OWNERSHIP_KEYS
+        if count > MAX_METADATA_KEYS:
+            self._conflict(
+                spec.key,
+                f"platform customer {platform.id} would carry {count} metadata keys with the ownership keys; "
+                f"Stripe allows {MAX_METADATA_KEYS}",
+                object_id=platform.id,
+            )
+            raise _Conflicted
+        return platform
 
     def _plan_platform(self, spec: CustomerSpec, platform: Customer | None) -> _PlatformSide:
         owned = {OWNER_KEY: self.desired.owner, KEY_KEY: spec.key}
@@ -254,6 +272,18 @@ class _Planner:
             if copy is None:
                 return  # sharing again would give the account a second copy of the same person
         wanted = self._copy_fields(spec, share, side)
+        count = sum(1 for field in wanted if field.startswith("metadata.")) + len(OWNERSHIP_KEYS)
+        if count > MAX_METADATA_KEYS:
+            self._conflict(
+                spec.key,
+                f"its copy would carry {count} metadata keys with the ownership keys; "
+                f"Stripe allows {MAX_METADATA_KEYS}",
+                share=share,
+                object_id=copy.id if copy else None,
+            )
+            if copy is not None:
+                self.claimed.add(copy.id)
+            return
         if copy is None:
             if self.adopt_by and side.customer is not None:
                 matches, by = self._matches(spec, share, side.customer)
@@ -415,7 +445,7 @@ class _Planner:
         if spec.fields.metadata is not None:
             metadata = dict(spec.fields.metadata)
         elif platform is not None:
-            metadata = {k: v for k, v in platform.metadata.items() if k not in OWNERSHIP_KEYS}
+            metadata = _user_metadata(platform)
         else:
             metadata = {}
         metadata.update(share.overrides.metadata or {})
@@ -503,6 +533,10 @@ def _platform_source(platform: Customer | None, strategy: Strategy) -> str | Non
     if strategy is Strategy.PAYMENT_METHOD:
         return platform.default_payment_method or platform.default_source
     return platform.default_source
+
+
+def _user_metadata(customer: Customer) -> dict[str, str]:
+    return {k: v for k, v in customer.metadata.items() if k not in OWNERSHIP_KEYS}
 
 
 def _prefixed(metadata: Mapping[str, str | None]) -> FlatFields:

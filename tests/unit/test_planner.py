@@ -942,3 +942,21 @@ def test_conflicts_are_sorted_by_customer_and_account() -> None:
         ("carol", "bookshop"),
         ("carol", "coffee"),
     ]
+
+
+def test_adopted_customer_whose_metadata_leaves_no_room_for_ownership_is_a_conflict() -> None:
+    crowded = {f"k{i:02}": "v" for i in range(49)}
+    adopted = live("cus_PlatformBob0000", metadata=crowded, default_source=CARD)
+    result = plan(desired(spec("bob", id="cus_PlatformBob0000")), observed(adopted))
+    assert result.actions == ()
+    [conflict] = result.conflicts
+    assert "would carry 51 metadata keys" in conflict.reason
+
+
+def test_copy_whose_metadata_would_exceed_stripes_limit_is_a_conflict_not_a_failing_share() -> None:
+    roomy_platform = {f"k{i:02}": "v" for i in range(47)}  # 49 with the 2 ownership keys: fits
+    adopted = live("cus_PlatformBob0000", metadata=roomy_platform, default_source=CARD)
+    result = plan(desired(spec("bob", id="cus_PlatformBob0000")), observed(adopted))
+    assert [a.kind.value for a in result.actions] == ["update_customer"]
+    [conflict] = result.conflicts
+    assert (conflict.account, "would carry 51 metadata keys" in conflict.reason) == ("bookshop", True)
