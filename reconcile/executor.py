@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from reconcile.gateway import ApiFailure, Gateway, Written
-from reconcile.model import KEY_KEY, OWNER_KEY, PLATFORM_CUSTOMER_KEY, SOURCE_KEY, Strategy
+from reconcile.model import DEFAULT_PAYMENT_METHOD, KEY_KEY, OWNER_KEY, PLATFORM_CUSTOMER_KEY, SOURCE_KEY, Strategy
 from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Plan
 from reconcile.report import ActionResult, ApplyReport, Outcome
 from reconcile.retry import RetryPolicy, with_retries
@@ -309,6 +309,10 @@ class Applier:
             except _Unusable as error:
                 walk.failed(error)
                 continue  # a new card replacing this one is harmless; a lost one is not
+            replaced = action.change(DEFAULT_PAYMENT_METHOD)
+            if replaced is not None and replaced.before and replaced.before != instrument:
+                detach = partial(self.gateway.detach_payment_method, account, replaced.before, f"{key}:detach")
+                with_retries(detach, self.policy)
             return copy_id
         raise walk.exhausted(action)
 

@@ -212,6 +212,18 @@ class Gateway:
                 )
             )
 
+    def detach_payment_method(self, account: str, payment_method: str, idempotency_key: str) -> None:
+        """Detach a PaymentMethod from its customer on ``account``; one detached already is not an error."""
+        try:
+            self._call(
+                lambda: self._client.v1.payment_methods.detach(
+                    payment_method, None, self._options(account, idempotency_key)
+                )
+            )
+        except ApiFailure as failure:
+            if failure.status not in (400, 404):  # not attached to a customer (any more), or gone
+                raise
+
     # -- plumbing ----------------------------------------------------------------------------------
 
     @contextlib.contextmanager

@@ -18,6 +18,9 @@ PLATFORM_CUSTOMER_KEY = "reconcile_platform_customer"
 SOURCE_KEY = "reconcile_source"
 OWNERSHIP_KEYS = frozenset({OWNER_KEY, KEY_KEY, PLATFORM_CUSTOMER_KEY, SOURCE_KEY})
 
+# A copy's default PaymentMethod (payment_method strategy), as plan changes name it.
+DEFAULT_PAYMENT_METHOD = "invoice_settings.default_payment_method"
+
 # The customer fields the tool manages, on the platform customer and on every copy.
 FIELDS = ("email", "name", "phone", "description")
 
@@ -127,6 +130,7 @@ class Customer:
         """Every field by name, metadata keys as ``metadata.<key>``: the names plan changes use."""
         flat: dict[str, str | None] = {name: self.fields.get(name) for name in FIELDS}
         flat.update({f"metadata.{key}": value for key, value in self.metadata.items()})
+        flat[DEFAULT_PAYMENT_METHOD] = self.default_payment_method
         return flat
 
     @property

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from reconcile.model import (
+    DEFAULT_PAYMENT_METHOD,
     FIELDS,
     KEY_KEY,
     OWNER_KEY,
@@ -320,7 +321,7 @@ class _Planner:
                     object_id=copy.id,
                     source=side.source if known else None,
                     strategy=spec.strategy.value,
-                    changes=(FieldChange(f"metadata.{SOURCE_KEY}", copy.source, side.source),),
+                    changes=_rotation(copy, side.source, spec.strategy),
                     after=() if known else side.after,
                 )
             )
@@ -533,6 +534,15 @@ def _platform_source(platform: Customer | None, strategy: Strategy) -> str | Non
     if strategy is Strategy.PAYMENT_METHOD:
         return platform.default_payment_method or platform.default_source
     return platform.default_source
+
+
+def _rotation(copy: Customer, source: str, strategy: Strategy) -> tuple[FieldChange, ...]:
+    """A rotation's changes: the source it records, and for clones the PaymentMethod it replaces."""
+    changes = [FieldChange(f"metadata.{SOURCE_KEY}", copy.source, source)]
+    if strategy is Strategy.PAYMENT_METHOD:
+        # The old clone is detached once the new one is the default: the seller keeps one card, as with tokens.
+        changes.append(FieldChange(DEFAULT_PAYMENT_METHOD, copy.default_payment_method, KNOWN_AFTER_APPLY))
+    return tuple(sorted(changes, key=lambda change: change.field))
 
 
 def _user_metadata(customer: Customer) -> dict[str, str]:

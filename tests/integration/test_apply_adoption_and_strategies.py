@@ -104,6 +104,7 @@ def test_payment_method_strategy_shares_a_clone_of_the_card(
                 "POST /v1/payment_methods": 1,
                 "POST /v1/payment_methods/{payment_method}/attach": 1,
                 "POST /v1/customers/{customer}": 1,
+                "POST /v1/payment_methods/{payment_method}/detach": 1,  # the old clone: one card, as with tokens
             },
         ),
     ],
@@ -133,6 +134,10 @@ def test_new_platform_card_rotates_every_copy(
     )
     assert reconcile("apply", path, "--auto-approve").exit_code == 0
     (platform,) = stripe_client.v1.customers.list().data
+    before = {
+        account: stripe_client.v1.customers.list({}, {"stripe_account": account}).data[0]
+        for account in (BOOKSHOP, COFFEE)
+    }
     renewed = stripe_client.v1.customers.update(platform.id, {"source": "tok_mastercard", "expand": ["default_source"]})
 
     planned = reconcile("plan", path, "--format", "json")
@@ -151,4 +156,9 @@ def test_new_platform_card_rotates_every_copy(
         card = copy.default_source if strategy == "token" else copy.invoice_settings.default_payment_method.card
         assert (card.fingerprint, card.last4) == (renewed.default_source.fingerprint, renewed.default_source.last4)
         assert copy.metadata["reconcile_source"] == renewed.default_source.id
+        if strategy == "payment_method":
+            methods = stripe_client.v1.customers.payment_methods.list(copy.id, {}, {"stripe_account": account}).data
+            assert [m.id for m in methods] == [copy.invoice_settings.default_payment_method.id]
+            old = before[account].invoice_settings.default_payment_method
+            assert stripe_client.v1.payment_methods.retrieve(old, {}, {"stripe_account": account}).customer is None
     assert reconcile("plan", path, "--detailed-exitcode").exit_code == 0

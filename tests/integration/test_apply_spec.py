@@ -70,6 +70,7 @@ def test_payment_method_strategy_requests_pass_the_spec(
         "POST /v1/customers",
         "POST /v1/payment_methods",
         "POST /v1/payment_methods/{payment_method}/attach",
+        "POST /v1/payment_methods/{payment_method}/detach",
         "POST /v1/customers/{customer}",
     }
     assert [e for e in exchanges if e["violations"]] == []
