@@ -47,12 +47,17 @@ class AdoptBy(StrEnum):
     EMAIL = "email"
 
 
-def same_email(a: str | None, b: str | None) -> bool:
-    """Whether two e-mail addresses are the same person's: compared without case or outer spaces."""
+def email_key(email: str) -> str:
+    """An address as compared: without case or outer spaces."""
     # Stripe keeps an address as typed; mailboxes are case-insensitive in practice, so "Alice@X" is alice@x.
+    return email.strip().casefold()
+
+
+def same_email(a: str | None, b: str | None) -> bool:
+    """Whether two e-mail addresses are the same person's."""
     if not a or not b:
         return False
-    return a.strip().casefold() == b.strip().casefold()
+    return email_key(a) == email_key(b)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,12 +107,6 @@ class DesiredState:
     accounts: Mapping[str, str]  # alias -> acct_ id
     customers: tuple[CustomerSpec, ...]
     path: str = ""
-
-    def alias_of(self, account_id: str) -> str | None:
-        for alias, known in self.accounts.items():
-            if known == account_id:
-                return alias
-        return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,6 +26,7 @@ from reconcile.model import (
     ObservedState,
     ShareSpec,
     Strategy,
+    email_key,
 )
 from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Conflict, FieldChange, Plan
 
@@ -111,12 +112,7 @@ class _AccountIndex:
                 if customer.card_fingerprint:
                     self.unowned_by_fingerprint[customer.card_fingerprint].append(customer)
                 if customer.fields.email:
-                    self.unowned_by_email[_email_key(customer.fields.email)].append(customer)
-
-
-def _email_key(email: str) -> str:
-    """What ``same_email`` compares."""
-    return email.strip().casefold()
+                    self.unowned_by_email[email_key(customer.fields.email)].append(customer)
 
 
 class _Planner:
@@ -374,7 +370,7 @@ class _Planner:
             how = "card fingerprint"
         else:
             email = spec.fields.email or platform.fields.email
-            found = index.unowned_by_email.get(_email_key(email), []) if email else []
+            found = index.unowned_by_email.get(email_key(email), []) if email else []
             how = "e-mail"
         return tuple(c for c in found if self._adoptable(c) and c.platform_customer in (None, platform.id)), how
 
