@@ -326,9 +326,9 @@ def _refuse_stale(file: Path, stale: list[str]) -> None:
     for reason in stale[:MAX_SKIPS_LISTED]:
         typer.echo(f"stale: {reason}", err=True)
     if stale:
-        count = f"{len(stale)} action{'s' if len(stale) != 1 else ''}"
         raise ReconcileError(
-            f"{file}: the plan is stale: {count} no longer match{'es' if len(stale) == 1 else ''} live state; "
+            f"{file}: the plan is stale: {_counted(len(stale), 'action')} no longer "
+            f"match{'es' if len(stale) == 1 else ''} live state; "
             "nothing was applied; make a new plan"
         )
 
@@ -397,7 +397,7 @@ def _print_report(outcome: ApplyReport) -> None:
 
 def _conflicts(plan: Plan) -> str:
     count = len(plan.conflicts)
-    return f"{count} conflict{'s' if count != 1 else ''} need{'s' if count == 1 else ''} attention"
+    return f"{_counted(count, 'conflict')} need{'s' if count == 1 else ''} attention"
 
 
 def _counted(count: int, what: str) -> str:
@@ -438,7 +438,7 @@ def _errors(debug: bool) -> Iterator[None]:
             raise
         for problem in error.problems:
             typer.echo(str(problem), err=True)
-        _fail(f"{len(error.problems)} problem{'s' if len(error.problems) != 1 else ''} found")
+        _fail(f"{_counted(len(error.problems), 'problem')} found")
     except ReconcileError as error:
         if debug:
             raise

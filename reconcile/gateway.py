@@ -43,10 +43,6 @@ class ApiFailure(Exception):
         return f"{self.message}{suffix}"
 
     @property
-    def is_auth(self) -> bool:
-        return self.status == 401
-
-    @property
     def is_missing(self) -> bool:
         return self.status == 404 or self.code == "resource_missing"
 
