@@ -1,17 +1,23 @@
 """Apply a Plan: ordering, concurrency, retries, idempotency; the outcome is an ApplyReport.
 
-Idempotency (DESIGN.md section 5): every write carries a key derived from what it does,
-followed by a generation number. Within a generation the same key is retried, so a retry, a
-crash-and-rerun or a concurrent apply converges on one object. A generation is abandoned, and
-the next key used, only once it is known to have produced nothing usable: a replayed create
-whose object has since been deleted (or is no longer ours), a 5xx after which the object is not
-found, a spent token. Re-making a copy deleted by hand for the N-th time within Stripe's 24 hours
-costs N-1 replays of one request each: keys that must converge across runs cannot skip ahead.
+Idempotency (README, "Why apply cannot duplicate"): every write carries a key derived from what
+it does, followed by a generation number (``…:1``, ``…:2``, …). Stripe keeps the first answer
+given under a key and replays it to every later request with that key, so the answer under a
+key is one fact that every process reads alike. A write moves to the next generation only when
+that fact says the key produced nothing usable: a replayed failure, a replayed create whose
+object has since been deleted (or is no longer ours), a spent token. A fresh 5xx says nothing
+(the write may have committed and only its answer been lost), so the same key is sent again
+until Stripe's stored answer comes back; if it never does, the action fails and a re-run asks
+again. Because every process walks the same keys on the same facts, concurrent applies, retries
+and crash-and-rerun converge on one object per key sequence.
 
-Creates need keys that are stable across runs: that is what makes two concurrent applies, or
-a rerun after a crash, make one customer. An update, an attach or a rotation is safe to send
-twice, and a replay of the same update from an earlier run would stand in for one that is due
-again (drift that comes back), so their keys also name the run: its start time.
+Creates need keys that are stable across runs and across versions of the file: the key names
+the object's identity (owner, account, customer key, platform customer, source), not its fields,
+so that two applies of different revisions meet on one key (Stripe then refuses the second's
+parameters, and the copy the first made is looked up by its ownership metadata). An update, an
+attach or a rotation is safe to send twice, and a replay of the same update from an earlier run
+would stand in for one that is due again (drift that comes back), so their keys also name the
+run: its start time.
 """
 
 from __future__ import annotations
@@ -38,8 +44,9 @@ T = TypeVar("T")
 GENERATIONS = range(1, 101)
 # A 400 naming these, on a request carrying a token or clone we made, means it is spent or expired.
 INSTRUMENT_PARAMS = frozenset({"source", "payment_method"})
-# How far back (seconds) to look for a create that a 5xx may have hidden; covers clock skew.
-LOOKBACK = 600
+# How far back (seconds) to look for the create behind a key another request used: Stripe keeps
+# keys for 24 hours; an hour more covers clock skew.
+KEY_LIFETIME = 25 * 3600
 
 
 class ActionFailed(Exception):
@@ -161,7 +168,6 @@ class Applier:
         self.context = _Context()
         self.attaches: dict[str, Action] = {}  # customer key -> its attach_source, in the plan being applied
         self.run = ""
-        self.started = 0
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -172,7 +178,6 @@ class Applier:
         """
         self.attaches = {a.customer_key: a for a in plan.actions if a.kind is ActionKind.ATTACH_SOURCE}
         self.run = str(time.time_ns())  # names this run in the keys of writes that are safe to repeat
-        self.started = int(self.clock())
         started, requests_before = time.monotonic(), self.gateway.request_count
         schedule = _Schedule(plan.actions, on_result=self.on_result)
         pool: Executor = _Inline() if self.concurrency == 1 else ThreadPoolExecutor(self.concurrency)
@@ -244,14 +249,6 @@ class Applier:
         for key in walk:
             try:
                 written = self._write(partial(self.gateway.update_customer, None, customer_id, params), key)
-            except _ServerError as error:
-                walk.failed(error)
-                # Attaching twice would leave two cards: find out whether the first attempt landed.
-                live = self._read(partial(self.gateway.retrieve_customer, None, customer_id))
-                if live is not None and live.default_source:
-                    self.context.source[action.customer_key] = live.default_source
-                    return customer_id
-                continue
             except _Stale as error:
                 walk.failed(error)
                 continue
@@ -271,7 +268,7 @@ class Applier:
         params["metadata"][PLATFORM_CUSTOMER_KEY] = platform_id
         params["metadata"][SOURCE_KEY] = source
         match = {OWNER_KEY: self.owner, KEY_KEY: action.customer_key, PLATFORM_CUSTOMER_KEY: platform_id}
-        walk = _Walk(idempotency_base(self.owner, action, params))
+        walk = _Walk(idempotency_base(self.owner, action, {PLATFORM_CUSTOMER_KEY: platform_id, SOURCE_KEY: source}))
         for key in walk:
             try:
                 instrument = self._instrument(action, account, platform_id, source, key)
@@ -348,7 +345,7 @@ class Applier:
     def _create(
         self, account: str | None, action: Action, params: Mapping[str, Any], match: Mapping[str, str]
     ) -> _Made:
-        walk = _Walk(idempotency_base(self.owner, action, params))
+        walk = _Walk(idempotency_base(self.owner, action, {}))
         for key in walk:
             try:
                 return self._create_once(account, params, key, match, instrument=False)
@@ -360,12 +357,13 @@ class Applier:
         self, account: str | None, params: Mapping[str, Any], key: str, match: Mapping[str, str], *, instrument: bool
     ) -> _Made:
         """Create a customer under one generation's key; _Unusable means: try the next generation."""
-        since = int(self.clock()) - LOOKBACK
+        create = partial(self.gateway.create_customer, account, params, urgent=instrument)
         try:
-            create = partial(self.gateway.create_customer, account, params, urgent=instrument)
             written = self._write(create, f"{key}:customer", instrument=instrument)
-        except _ServerError:
-            found = self._find_created(account, match, since)
+        except _Mismatched:
+            # Another request (an apply of another revision of the file) holds this key: the
+            # customer it made, if it made one, is ours by its metadata.
+            found = self._find_ours(account, match)
             if found is None:
                 raise
             return found
@@ -375,42 +373,50 @@ class Applier:
 
     def _still_ours(self, account: str | None, written: Written, match: Mapping[str, str]) -> bool:
         """Whether the customer a replayed create made still exists and still carries our metadata."""
-        created = int(written.data.get("created") or 0)
-        if created and created < self.started - LOOKBACK:
-            # Made well before this run observed the account, and the plan saw no such copy there.
-            return False
         live = self._read(partial(self.gateway.retrieve_customer, account, written.id))
         return live is not None and all(live.metadata.get(k) == v for k, v in match.items())
 
-    def _find_created(self, account: str | None, match: Mapping[str, str], since: int) -> _Made | None:
-        """After a 5xx: the customer a lost create made, if it made one (recent customers only)."""
+    def _find_ours(self, account: str | None, match: Mapping[str, str]) -> _Made | None:
+        """The customer carrying ``match`` made while its key can still be held (the last 25 hours)."""
+        since = int(self.clock()) - KEY_LIFETIME
         after: str | None = None
         while True:
             page, more = with_retries(
                 partial(self.gateway.customers_page, account, starting_after=after, created_gte=since),
                 self.policy,
             )
-            for customer in page:
-                if all(customer.metadata.get(k) == v for k, v in match.items()):
-                    return _Made(customer.id, customer.default_source)
+            found = [c for c in page if all(c.metadata.get(k) == v for k, v in match.items())]
+            if found:
+                oldest = min(found, key=lambda c: (c.created, c.id))
+                return _Made(oldest.id, oldest.default_source)
             if not more or not page:
                 return None
             after = page[-1].id
 
     def _write(self, send: Callable[[str], Written], key: str, *, instrument: bool = False) -> Written:
-        """Send one write under ``key``, retrying transient failures with the same key.
+        """Send one write under ``key`` until Stripe's answer for that key is known.
 
-        Raises _ServerError on a 5xx (the caller decides how to check), _Stale when the key cannot
-        be used (another request's parameters are stored under it, or, for a request carrying a
-        token or clone we made, Stripe says it is spent or gone). Any other failure is final.
+        Transient failures (429, 409 in flight, connection errors, a fresh 5xx) are retried with the
+        same key: a 5xx may hide a committed write whose answer was lost, and only the key's replay
+        tells. Raises _Stale when the key is spent: its stored answer is a failure (a replayed 5xx), or,
+        for a request carrying a token or clone we made, Stripe says it is spent or gone; _Mismatched
+        when another request's parameters are stored under it. ActionFailed when the answer stays
+        unknown (retries ran out on fresh 5xx): moving to another key then could write twice.
         """
         try:
-            return with_retries(lambda: send(key), self.policy, server_errors=False)
+            return with_retries(lambda: send(key), self.policy)
         except ApiFailure as failure:
             if failure.status is not None and failure.status >= 500:
-                raise _ServerError(failure) from None
-            spent = instrument and failure.status == 400 and failure.param in INSTRUMENT_PARAMS
-            if failure.type == "idempotency_error" or spent:
+                if failure.replayed:
+                    raise _Stale(failure) from None
+                raise ActionFailed(
+                    f"{failure.message} (the outcome is unknown after {self.policy.attempts} tries; "
+                    "apply again to finish: the same idempotency key will tell)",
+                    failure.request_id,
+                ) from None
+            if failure.type == "idempotency_error":
+                raise _Mismatched(failure) from None
+            if instrument and failure.status == 400 and failure.param in INSTRUMENT_PARAMS:
                 raise _Stale(failure) from None
             raise
 
@@ -480,12 +486,12 @@ class _Unusable(Exception):
         self.failure = failure
 
 
-class _ServerError(_Unusable):
-    """A 5xx: whether the write happened is for the caller to find out."""
-
-
 class _Stale(_Unusable):
-    """The key's stored answer cannot be used (deleted object, mismatched parameters, spent token)."""
+    """The key's stored answer cannot be used (a stored failure, a deleted object, a spent token)."""
+
+
+class _Mismatched(_Stale):
+    """Another request's parameters are stored under the key (Stripe's idempotency_error)."""
 
 
 def payload(action: Action) -> dict[str, Any]:

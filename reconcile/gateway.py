@@ -37,6 +37,7 @@ class ApiFailure(Exception):
     param: str | None = None
     request_id: str | None = None
     should_retry: bool | None = None  # Stripe-Should-Retry, when Stripe sent it
+    replayed: bool = False  # Idempotent-Replayed: the answer Stripe stored for this key, not a new attempt
 
     def __str__(self) -> str:
         suffix = f" (request {self.request_id})" if self.request_id else ""
@@ -270,6 +271,7 @@ class Gateway:
             param=getattr(details, "param", None),
             request_id=error.request_id,
             should_retry=None if should_retry_header is None else should_retry_header == "true",
+            replayed=str(headers.get("idempotent-replayed", "")).lower() == "true",
         )
 
     def _scrub(self, message: str) -> str:

@@ -29,6 +29,8 @@ class RetryPolicy:
 
 def is_transient(failure: ApiFailure, *, server_errors: bool) -> bool:
     """Whether trying the same request again can succeed; Stripe-Should-Retry has the last word."""
+    if failure.replayed:
+        return False  # the answer stored under this idempotency key: the same key gets it again, forever
     if failure.should_retry is not None:
         return failure.should_retry
     if failure.status is None or failure.status in (409, 429):

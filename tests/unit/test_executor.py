@@ -21,6 +21,12 @@ from reconcile.retry import RetryPolicy
 NO_SLEEP = RetryPolicy(sleep=lambda _seconds: None, jitter=lambda: 0.0)
 SERVER_ERROR = ApiFailure("An unknown error occurred", status=500, type="api_error", request_id="req_500")
 RATE_LIMITED = ApiFailure("Too many requests", status=429, type="invalid_request_error", code="rate_limit")
+STORED_SERVER_ERROR = ApiFailure(
+    "An unknown error occurred", status=500, type="api_error", request_id="req_500", replayed=True
+)
+MISMATCHED = ApiFailure("Keys for idempotent requests can only be used with the same parameters", status=400,
+                        type="idempotency_error")
+OURS = {"reconcile_owner": "acme", "reconcile_key": "alice", "reconcile_platform_customer": "cus_platform"}
 SPENT_TOKEN = ApiFailure("You cannot use a Stripe token more than once", status=400, param="source")
 
 
@@ -32,6 +38,7 @@ class FakeGateway:
         self.scripts: dict[str, list[Any]] = {}
         self.existing: set[str] = set()
         self.recent: list[Customer] = []
+        self.retrieve_metadata: dict[str, str] = {}
         self.request_count = 0
         self.counter = 0
 
@@ -73,7 +80,8 @@ class FakeGateway:
         self.calls.append(("retrieve_customer", customer_id))
         if customer_id not in self.existing:
             return None
-        return Customer(id=customer_id, fields=Fields(), default_source="card_platform")
+        metadata = frozen_map(self.retrieve_metadata)
+        return Customer(id=customer_id, fields=Fields(metadata=metadata), default_source="card_platform")
 
     def customers_page(self, account: str | None, **_: Any) -> tuple[list[Customer], bool]:
         self.calls.append(("list_customers", account))
@@ -125,37 +133,72 @@ def test_rate_limited_write_is_retried_with_the_same_key() -> None:
     assert len(set(keys)) == 1
 
 
-def test_server_error_on_create_finds_the_customer_it_made_instead_of_making_another() -> None:
+def keys_of(gateway: FakeGateway) -> list[list[str]]:
+    """The generation and step of every token and customer write, in order: [["1", "instrument"], …]."""
+    writes = [key for op, key in gateway.calls if op in ("create_token", "create_customer")]
+    return [key.rsplit(":", 2)[-2:] for key in writes]
+
+
+def test_server_error_on_create_is_resolved_by_the_same_key_not_a_new_one() -> None:
+    # A fresh 500 may hide a committed create whose answer was lost; the key's replay tells.
     gateway = FakeGateway()
-    gateway.script("create_customer", SERVER_ERROR)
-    gateway.recent = [
-        Customer(
-            id="cus_lost_response",
-            fields=Fields(
-                metadata=frozen_map(
-                    {"reconcile_owner": "acme", "reconcile_key": "alice", "reconcile_platform_customer": "cus_platform"}
-                )
-            ),
-        )
-    ]
+    lost = Written("cus_lost_response", True, "req_r", {"id": "cus_lost_response"})
+    gateway.existing.add("cus_lost_response")
+    gateway.script("create_customer", SERVER_ERROR, lost)
+    gateway.retrieve_metadata = OURS
     report = run(gateway, share())
     assert report.complete
     assert report.results[0].object_id == "cus_lost_response"
+    assert keys_of(gateway) == [["1", "instrument"], ["1", "customer"], ["1", "customer"]]
+
+
+def test_server_error_on_a_token_is_resolved_by_the_same_key_not_a_new_one() -> None:
+    # The race that duplicated copies: one apply saw a 500 on a token and moved to generation 2
+    # while another replayed generation 1's token and made a copy from it.
+    gateway = FakeGateway()
+    gateway.script("create_token", SERVER_ERROR)
+    report = run(gateway, share())
+    assert report.complete
+    assert keys_of(gateway) == [["1", "instrument"], ["1", "instrument"], ["1", "customer"]]
+
+
+def test_stored_server_error_moves_to_the_next_key() -> None:
+    # A replayed 500 is the answer Stripe keeps for the key: nothing was made under it, by anyone.
+    gateway = FakeGateway()
+    gateway.script("create_customer", STORED_SERVER_ERROR)
+    report = run(gateway, share())
+    assert report.complete
+    assert keys_of(gateway) == [["1", "instrument"], ["1", "customer"], ["2", "instrument"], ["2", "customer"]]
+
+
+def test_unknown_outcome_fails_the_action_rather_than_risk_a_second_copy() -> None:
+    gateway = FakeGateway()
+    gateway.script("create_customer", *[SERVER_ERROR] * NO_SLEEP.attempts)
+    report = run(gateway, share())
+    assert report.results[0].outcome is Outcome.FAILED
+    assert "outcome is unknown" in (report.results[0].error or "")
+    assert {generation for generation, _ in keys_of(gateway)} == {"1"}
+
+
+def test_a_key_held_by_another_revision_of_the_file_finds_the_copy_it_made() -> None:
+    # Two applies of different revisions (another e-mail) meet on one key: Stripe refuses the
+    # second's parameters, and the copy the first made is found by its ownership metadata.
+    gateway = FakeGateway()
+    gateway.script("create_customer", MISMATCHED)
+    gateway.recent = [Customer(id="cus_made_by_the_other_apply", fields=Fields(metadata=frozen_map(OURS)))]
+    report = run(gateway, share())
+    assert report.complete
+    assert report.results[0].object_id == "cus_made_by_the_other_apply"
     assert gateway.operations() == ["create_token", "create_customer", "list_customers"]
 
 
-def test_server_error_on_create_that_made_nothing_moves_to_the_next_key() -> None:
+def test_share_keys_name_the_pair_not_its_fields() -> None:
     gateway = FakeGateway()
-    gateway.script("create_customer", SERVER_ERROR)
-    report = run(gateway, share())
-    assert report.complete
-    keys = [key for op, key in gateway.calls if op in ("create_token", "create_customer")]
-    assert [k.rsplit(":", 2)[-2:] for k in keys] == [
-        ["1", "instrument"],
-        ["1", "customer"],
-        ["2", "instrument"],
-        ["2", "customer"],
-    ]
+    run(gateway, share())
+    other_email = (FieldChange("email", None, "new@example.com"), FieldChange("metadata.reconcile_owner", None, "acme"))
+    run(gateway, share(changes=other_email))
+    customer_keys = [key for op, key in gateway.calls if op == "create_customer"]
+    assert customer_keys[0] == customer_keys[1]
 
 
 def test_replayed_create_of_a_deleted_copy_moves_to_the_next_key() -> None:
@@ -213,13 +256,15 @@ def test_permanent_error_on_a_declared_source_fails_once_with_stripes_message() 
     assert (report.results[0].error, report.results[0].request_id) == ("No such token: 'tok_nope'", "req_nope")
 
 
-def test_replay_of_a_copy_made_before_this_run_is_not_trusted_without_a_read() -> None:
+def test_replay_of_a_copy_made_long_ago_is_trusted_only_after_a_read() -> None:
     gateway = FakeGateway()
-    long_ago = Written("cus_gone", True, "req_r", {"id": "cus_gone", "created": 1_000_000_000})
-    gateway.script("create_customer", long_ago)  # generation 1 made a copy years ago; the plan saw none
+    gateway.existing.add("cus_old")
+    gateway.retrieve_metadata = OURS
+    long_ago = Written("cus_old", True, "req_r", {"id": "cus_old", "created": 1_000_000_000})
+    gateway.script("create_customer", long_ago)  # made by an apply whose plan ran before this one's
     report = run(gateway, share())
-    assert report.complete
-    assert gateway.operations() == ["create_token", "create_customer", "create_token", "create_customer"]
+    assert report.results[0].object_id == "cus_old"
+    assert gateway.operations() == ["create_token", "create_customer", "retrieve_customer"]
 
 
 def test_replay_of_a_copy_no_longer_ours_makes_a_new_one() -> None:
