@@ -1,4 +1,4 @@
-"""The desired-state file: every check of DESIGN section 1 as an exact FILE:LINE:COL line, and resolution."""
+"""The desired-state file: each check of the README's "The file" as an exact FILE:LINE:COL line, and resolution."""
 
 from __future__ import annotations
 
