@@ -30,11 +30,32 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, assert_never
 
+from reconcile.actions import (
+    UNKNOWN,
+    Action,
+    Adopt,
+    AttachSource,
+    CreateCustomer,
+    RotateSource,
+    Share,
+    Unshare,
+    UpdateCustomer,
+    UpdateShare,
+)
 from reconcile.gateway import ApiFailure, Gateway, Written
-from reconcile.model import DEFAULT_PAYMENT_METHOD, KEY_KEY, OWNER_KEY, PLATFORM_CUSTOMER_KEY, SOURCE_KEY, Strategy
-from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Plan
+from reconcile.model import (
+    KEY_KEY,
+    OWNER_KEY,
+    PLATFORM_CUSTOMER_KEY,
+    SOURCE_KEY,
+    DefaultPaymentMethod,
+    MetadataKey,
+    PlainField,
+    Strategy,
+)
+from reconcile.plan import Plan
 from reconcile.report import ActionResult, ApplyReport, Outcome
 from reconcile.retry import RetryPolicy, with_retries
 
@@ -166,7 +187,7 @@ class Applier:
         self.on_result = on_result or (lambda _result: None)
         self.clock = clock
         self.context = _Context()
-        self.attaches: dict[str, Action] = {}  # customer key -> its attach_source, in the plan being applied
+        self.attaches: dict[str, AttachSource] = {}  # customer key -> its attach_source, in the plan being applied
         self.run = ""
 
     # -- scheduling ------------------------------------------------------------------------------
@@ -176,7 +197,7 @@ class Applier:
 
         Ctrl-C stops scheduling: actions in flight finish and are reported, the rest are skipped.
         """
-        self.attaches = {a.customer_key: a for a in plan.actions if a.kind is ActionKind.ATTACH_SOURCE}
+        self.attaches = {a.customer_key: a for a in plan.actions if isinstance(a, AttachSource)}
         self.run = str(time.time_ns())  # names this run in the keys of writes that are safe to repeat
         started, requests_before = time.monotonic(), self.gateway.request_count
         schedule = _Schedule(plan.actions, on_result=self.on_result)
@@ -197,18 +218,8 @@ class Applier:
         )
 
     def _run(self, action: Action) -> ActionResult:
-        runner = {
-            ActionKind.CREATE_CUSTOMER: self._create_customer,
-            ActionKind.UPDATE_CUSTOMER: self._update,
-            ActionKind.ATTACH_SOURCE: self._attach_source,
-            ActionKind.SHARE: self._share,
-            ActionKind.UPDATE_SHARE: self._update,
-            ActionKind.ROTATE_SOURCE: self._rotate_source,
-            ActionKind.UNSHARE: self._unshare,
-            ActionKind.ADOPT: self._update,
-        }[action.kind]
         try:
-            object_id = runner(action)
+            object_id = self._do(action)
         except ActionFailed as failure:
             return ActionResult(
                 action=action, outcome=Outcome.FAILED, error=str(failure), request_id=failure.request_id
@@ -219,12 +230,30 @@ class Applier:
             )
         return ActionResult(action=action, outcome=Outcome.DONE, object_id=object_id)
 
+    def _do(self, action: Action) -> str:
+        """Make the calls ``action`` needs; the id of the object it made or changed."""
+        match action:
+            case CreateCustomer():
+                return self._create_customer(action)
+            case UpdateCustomer() | UpdateShare() | Adopt():
+                return self._update(action)
+            case AttachSource():
+                return self._attach_source(action)
+            case Share():
+                return self._share(action)
+            case RotateSource():
+                return self._rotate_source(action)
+            case Unshare():
+                return self._unshare(action)
+            case _:
+                assert_never(action)
+
     # -- platform customers ------------------------------------------------------------------------
 
-    def _create_customer(self, action: Action) -> str:
+    def _create_customer(self, action: CreateCustomer) -> str:
         params = payload(action)
         attach = self._folded_attach(action)
-        if attach is not None and attach.source:
+        if attach is not None:
             # One call instead of two: Stripe attaches a `source` given at creation as the default.
             params["source"] = attach.source
         made = self._create(None, action, params, match={OWNER_KEY: self.owner, KEY_KEY: action.customer_key})
@@ -235,12 +264,12 @@ class Applier:
                 self.context.source[action.customer_key] = made.default_source
         return made.id
 
-    def _folded_attach(self, create: Action) -> Action | None:
+    def _folded_attach(self, create: CreateCustomer) -> AttachSource | None:
         """The attach_source that waits for this create: its source rides on the create call."""
         attach = self.attaches.get(create.customer_key)
         return attach if attach is not None and create.id in attach.after else None
 
-    def _attach_source(self, action: Action) -> str:
+    def _attach_source(self, action: AttachSource) -> str:
         customer_id = self._platform_id(action)
         if action.customer_key in self.context.attached_on_create:
             return customer_id
@@ -260,8 +289,8 @@ class Applier:
 
     # -- copies ------------------------------------------------------------------------------------
 
-    def _share(self, action: Action) -> str:
-        account = _account(action)
+    def _share(self, action: Share) -> str:
+        account = action.account_id
         platform_id = self._platform_id(action)
         source = self._source(action)
         params = payload(action)
@@ -285,8 +314,8 @@ class Applier:
             return made.id
         raise walk.exhausted(action)
 
-    def _rotate_source(self, action: Action) -> str:
-        account, copy_id = _account(action), _object(action)
+    def _rotate_source(self, action: RotateSource) -> str:
+        account, copy_id = action.account_id, action.copy
         platform_id = self._platform_id(action)
         source = self._source(action)
         walk = _Walk(self._run_base(action, {"source": source}))
@@ -306,14 +335,14 @@ class Applier:
             except _Unusable as error:
                 walk.failed(error)
                 continue  # a new card replacing this one is harmless; a lost one is not
-            replaced = action.change(DEFAULT_PAYMENT_METHOD)
-            if replaced is not None and replaced.before and replaced.before != instrument:
-                detach = partial(self.gateway.detach_payment_method, account, replaced.before, f"{key}:detach")
+            replaced = action.replaced
+            if replaced and replaced != instrument:
+                detach = partial(self.gateway.detach_payment_method, account, replaced, f"{key}:detach")
                 with_retries(detach, self.policy)
             return copy_id
         raise walk.exhausted(action)
 
-    def _instrument(self, action: Action, account: str, platform_id: str, source: str, key: str) -> str:
+    def _instrument(self, action: Share | RotateSource, account: str, platform_id: str, source: str, key: str) -> str:
         """A fresh token (or cloned PaymentMethod) under one generation's key."""
         if action.strategy == Strategy.PAYMENT_METHOD:
             make = partial(self.gateway.clone_payment_method, account, platform_id, source)
@@ -322,8 +351,8 @@ class Applier:
         # Tokens are single-use, so each is made right before the customer that consumes it.
         return self._write(make, f"{key}:instrument").id
 
-    def _update(self, action: Action) -> str:
-        account, object_id = action.account_id, _object(action)
+    def _update(self, action: UpdateCustomer | UpdateShare | Adopt) -> str:
+        account, object_id = action.account_id, action.object_id
         params = payload(action)
         walk = _Walk(self._run_base(action, params))
         for key in walk:
@@ -335,8 +364,8 @@ class Applier:
             return object_id
         raise walk.exhausted(action)
 
-    def _unshare(self, action: Action) -> str:
-        account, copy_id = _account(action), _object(action)
+    def _unshare(self, action: Unshare) -> str:
+        account, copy_id = action.account_id, action.copy
         with_retries(lambda: self.gateway.delete_customer(account, copy_id), self.policy)
         return copy_id
 
@@ -429,15 +458,17 @@ class Applier:
     def _read(self, read: Callable[[], T]) -> T:
         return with_retries(read, self.policy)
 
-    def _platform_id(self, action: Action) -> str:
-        found = action.platform_customer or self.context.platform.get(action.customer_key)
+    def _platform_id(self, action: AttachSource | Share | RotateSource) -> str:
+        planned = action.platform_customer
+        found = self.context.platform.get(action.customer_key) if planned is UNKNOWN else planned
         if not found:
             raise ActionFailed(f"no platform customer for '{action.customer_key}'")
         return found
 
-    def _source(self, action: Action) -> str:
-        found = action.source or self.context.source.get(action.customer_key)
-        if not found or found == KNOWN_AFTER_APPLY:
+    def _source(self, action: Share | RotateSource) -> str:
+        planned = action.source
+        found = self.context.source.get(action.customer_key) if planned is UNKNOWN else planned
+        if not found:
             raise ActionFailed(f"the platform customer of '{action.customer_key}' has no payment source to share")
         return found
 
@@ -495,14 +526,24 @@ class _Mismatched(_Stale):
 
 
 def payload(action: Action) -> dict[str, Any]:
-    """Stripe parameters from an action's changes: "" unsets a field or a metadata key."""
+    """Stripe parameters from an action's changes: "" unsets a field or a metadata key.
+
+    A value known only at apply (UNKNOWN) is left out: the caller adds it once earlier actions made it.
+    """
     params: dict[str, Any] = {"metadata": {}}
     for change in action.changes:
+        if change.after is UNKNOWN:
+            continue
         value = "" if change.after is None else change.after
-        if change.field.startswith("metadata."):
-            params["metadata"][change.field.removeprefix("metadata.")] = value
-        else:
-            params[change.field] = value
+        match change.path:
+            case MetadataKey(key):
+                params["metadata"][key] = value
+            case PlainField(name):
+                params[name] = value
+            case DefaultPaymentMethod():
+                params["invoice_settings"] = {"default_payment_method": value}
+            case _:
+                assert_never(change.path)
     if not params["metadata"]:
         del params["metadata"]
     return params
@@ -520,15 +561,3 @@ def idempotency_base(owner: str, action: Action, params: Mapping[str, Any]) -> s
     ]
     digest = hashlib.sha256(json.dumps(intent, sort_keys=True, default=str).encode()).hexdigest()[:32]
     return f"reconcile:{action.kind.value}:{digest}"
-
-
-def _account(action: Action) -> str:
-    if not action.account_id:
-        raise ActionFailed(f"{action.id} has no account id")
-    return action.account_id
-
-
-def _object(action: Action) -> str:
-    if not action.object_id:
-        raise ActionFailed(f"{action.id} has no object id")
-    return action.object_id

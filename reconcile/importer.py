@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconcile import config
+from reconcile.actions import Adopt, Share
 from reconcile.errors import ReconcileError
 from reconcile.inventory import Inventory
 from reconcile.model import (
@@ -33,7 +34,7 @@ from reconcile.model import (
     frozen_map,
     same_email,
 )
-from reconcile.plan import ActionKind, Plan
+from reconcile.plan import Plan
 from reconcile.planner import plan
 from reconcile.yaml_emitter import Node, emit
 
@@ -147,7 +148,7 @@ def import_platform(
     settled = [_settle(drafts, account_aliases, observed, owner, mode, by) for by in modes]
     # The criterion that lets plan adopt the most copies; fingerprint on a tie (a card is one person's).
     best = max(settled, key=lambda s: s.kept(drafts))
-    adopt_by = best.adopt_by if any(a.kind is ActionKind.ADOPT for a in best.plan.actions) else None
+    adopt_by = best.adopt_by if any(isinstance(a, Adopt) for a in best.plan.actions) else None
     text = emit(
         _document(drafts, best.left_out, inventory, account_aliases, owner, mode),
         header=_header(inventory, drafts, best.plan, adopt_by, path, foreign),
@@ -308,7 +309,7 @@ def _settle(
             for alias in [conflict.account] if conflict.account else list(by_key[conflict.customer_key].copies):
                 problems[(conflict.customer_key, alias)] = conflict.reason
         for action in result.actions:
-            if action.kind is ActionKind.SHARE and action.account:
+            if isinstance(action, Share):
                 copies = by_key[action.customer_key].copies[action.account]
                 problems[(action.customer_key, action.account)] = _unrecognised(copies, adopt_by)
         # Each round leaves out one more pair at least, so this ends; a conflict no pair explains is plan's to report.

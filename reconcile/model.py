@@ -10,19 +10,78 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Final, TypeAlias
 
-# Ownership metadata keys (DESIGN.md section 2).
+# Ownership metadata keys (the README's "Ownership" section).
 OWNER_KEY = "reconcile_owner"
 KEY_KEY = "reconcile_key"
 PLATFORM_CUSTOMER_KEY = "reconcile_platform_customer"
 SOURCE_KEY = "reconcile_source"
 OWNERSHIP_KEYS = frozenset({OWNER_KEY, KEY_KEY, PLATFORM_CUSTOMER_KEY, SOURCE_KEY})
 
-# A copy's default PaymentMethod (payment_method strategy), as plan changes name it.
-DEFAULT_PAYMENT_METHOD = "invoice_settings.default_payment_method"
-
 # The customer fields the tool manages, on the platform customer and on every copy.
 FIELDS = ("email", "name", "phone", "description")
+
+
+# -- field paths: what a plan change names -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlainField:
+    """A top-level customer field, one of FIELDS (``email``)."""
+
+    name: str
+
+    @property
+    def text(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataKey:
+    """One metadata key; each is a field of its own in a plan (``metadata.tier``)."""
+
+    key: str
+
+    @property
+    def text(self) -> str:
+        return _METADATA_PREFIX + self.key
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultPaymentMethod:
+    """A copy's default PaymentMethod (payment_method strategy)."""
+
+    @property
+    def text(self) -> str:
+        return _DEFAULT_PAYMENT_METHOD_TEXT
+
+
+FieldPath: TypeAlias = PlainField | MetadataKey | DefaultPaymentMethod
+
+_METADATA_PREFIX = "metadata."
+_DEFAULT_PAYMENT_METHOD_TEXT = "invoice_settings.default_payment_method"
+DEFAULT_PAYMENT_METHOD: Final = DefaultPaymentMethod()
+FIELD_PATHS: Final = tuple(PlainField(name) for name in FIELDS)
+
+
+def field_path(text: str) -> FieldPath:
+    """The path a field's text names, as plan files and ``ignore_changes`` spell it: the inverse of ``.text``."""
+    if text == _DEFAULT_PAYMENT_METHOD_TEXT:
+        return DEFAULT_PAYMENT_METHOD
+    if text.startswith(_METADATA_PREFIX):
+        return MetadataKey(text.removeprefix(_METADATA_PREFIX))
+    return PlainField(text)
+
+
+def is_ownership(path: FieldPath) -> bool:
+    """Whether ``path`` is one of the ownership metadata keys."""
+    return isinstance(path, MetadataKey) and path.key in OWNERSHIP_KEYS
+
+
+def metadata_paths(metadata: Mapping[str, str | None]) -> dict[FieldPath, str | None]:
+    """Metadata as fields of their own: key -> value becomes MetadataKey(key) -> value."""
+    return {MetadataKey(key): value for key, value in metadata.items()}
 
 
 def frozen_map(items: Mapping[str, str] | None = None) -> Mapping[str, str]:
@@ -125,10 +184,10 @@ class Customer:
     def metadata(self) -> Mapping[str, str]:
         return self.fields.metadata or frozen_map()
 
-    def flat(self) -> dict[str, str | None]:
-        """Every field by name, metadata keys as ``metadata.<key>``: the names plan changes use."""
-        flat: dict[str, str | None] = {name: self.fields.get(name) for name in FIELDS}
-        flat.update({f"metadata.{key}": value for key, value in self.metadata.items()})
+    def flat(self) -> dict[FieldPath, str | None]:
+        """Every field by path, each metadata key its own: what plan changes name."""
+        flat: dict[FieldPath, str | None] = {path: self.fields.get(path.name) for path in FIELD_PATHS}
+        flat.update(metadata_paths(self.metadata))
         flat[DEFAULT_PAYMENT_METHOD] = self.default_payment_method
         return flat
 

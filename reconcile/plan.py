@@ -1,4 +1,4 @@
-"""Action, Conflict and Plan: what the planner decides, and its JSON form (``format_version`` 1)."""
+"""Conflict and Plan: what the planner decides, and its JSON form (``format_version`` 1, docs/plan-format.md)."""
 
 from __future__ import annotations
 
@@ -7,115 +7,36 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from typing import Any, assert_never
 
+from reconcile.actions import (
+    BUCKETS,
+    UNKNOWN,
+    Action,
+    ActionKind,
+    Adopt,
+    AttachSource,
+    CreateCustomer,
+    FieldChange,
+    RotateSource,
+    Share,
+    Unknown,
+    Unshare,
+    UpdateCustomer,
+    UpdateShare,
+)
 from reconcile.errors import UnsafePlanError
+from reconcile.model import Strategy, field_path
 
 FORMAT_VERSION = 1
 
-# Shown where a value only exists once an earlier action of the same apply has run.
+# How plan files and the screen show UNKNOWN: a value that exists once an earlier action has run.
 KNOWN_AFTER_APPLY = "(known after apply)"
-
-
-class ActionKind(StrEnum):
-    CREATE_CUSTOMER = "create_customer"
-    UPDATE_CUSTOMER = "update_customer"
-    ATTACH_SOURCE = "attach_source"
-    SHARE = "share"
-    UPDATE_SHARE = "update_share"
-    ROTATE_SOURCE = "rotate_source"
-    UNSHARE = "unshare"
-    ADOPT = "adopt"
-
 
 # Safety, after octoDNS: changing more than this share of an account's copies needs --force ...
 SAFETY_MAX_SHARE = 0.30
 # ... on accounts holding at least this many (changing 1 of 3 is not a sign of a broken file).
 SAFETY_MIN_COPIES = 10
-
-
-# The closing line groups kinds the way a reviewer reads them.
-SUMMARY_GROUPS: Mapping[str, tuple[ActionKind, ...]] = {
-    "create": (ActionKind.CREATE_CUSTOMER,),
-    "share": (ActionKind.SHARE,),
-    "update": (
-        ActionKind.UPDATE_CUSTOMER,
-        ActionKind.ATTACH_SOURCE,
-        ActionKind.UPDATE_SHARE,
-        ActionKind.ROTATE_SOURCE,
-        ActionKind.ADOPT,
-    ),
-    "unshare": (ActionKind.UNSHARE,),
-}
-# Actions that change or delete an existing copy: what the safety threshold counts.
-RISKY_KINDS = frozenset({ActionKind.UPDATE_SHARE, ActionKind.ROTATE_SOURCE, ActionKind.UNSHARE})
-
-
-@dataclass(frozen=True, slots=True)
-class FieldChange:
-    """One field's before and after; metadata keys are fields of their own (``metadata.tier``)."""
-
-    field: str
-    before: str | None
-    after: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Action:
-    """One change to make; ``changes`` is also the payload (``after`` None means unset)."""
-
-    kind: ActionKind
-    customer_key: str
-    account: str | None = None  # alias; None for platform-side actions
-    account_id: str | None = None
-    platform_customer: str | None = None  # cus_ id on the platform; None until create_customer ran
-    object_id: str | None = None  # the object changed: platform customer or copy
-    source: str | None = None  # attach_source: the test token; share/rotate: the platform source cloned
-    strategy: str | None = None  # share/rotate_source: token | payment_method
-    changes: tuple[FieldChange, ...] = ()
-    after: tuple[str, ...] = ()  # ids of actions that must succeed first
-
-    @property
-    def id(self) -> str:
-        """Stable and unique within a plan: kind, customer key, account alias (and copy, for unshare)."""
-        where = f"@{self.account}" if self.account else ""
-        # Several duplicate copies of one pair can be unshared in one plan.
-        copy = f"#{self.object_id}" if self.kind is ActionKind.UNSHARE and self.object_id else ""
-        return f"{self.kind}:{self.customer_key}{where}{copy}"
-
-    def change(self, name: str) -> FieldChange | None:
-        return next((c for c in self.changes if c.field == name), None)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "action": self.kind.value,
-            "customer_key": self.customer_key,
-            "account": self.account,
-            "account_id": self.account_id,
-            "platform_customer": self.platform_customer,
-            "object_id": self.object_id,
-            "source": self.source,
-            "strategy": self.strategy,
-            "changes": {c.field: [c.before, c.after] for c in self.changes},
-            "after": list(self.after),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Action:
-        return cls(
-            kind=ActionKind(data["action"]),
-            customer_key=data["customer_key"],
-            account=data.get("account"),
-            account_id=data.get("account_id"),
-            platform_customer=data.get("platform_customer"),
-            object_id=data.get("object_id"),
-            source=data.get("source"),
-            strategy=data.get("strategy"),
-            changes=tuple(FieldChange(name, ba[0], ba[1]) for name, ba in data.get("changes", {}).items()),
-            after=tuple(data.get("after", ())),
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,7 +84,7 @@ class Plan:
         """Why the plan is unsafe (octoDNS's TooMuchChange): too many of an account's copies would change."""
         touched: dict[str, set[str]] = {}
         for action in self.actions:
-            if action.kind in RISKY_KINDS and action.account and action.object_id:
+            if action.RISKY and action.account and action.object_id:
                 touched.setdefault(action.account, set()).add(action.object_id)
         reasons = []
         for alias, copies in sorted(touched.items()):
@@ -191,15 +112,15 @@ class Plan:
         return {kind.value: seen[kind] for kind in ActionKind}
 
     def summary_counts(self) -> dict[str, int]:
-        """Actions per summary group: create, share, update, unshare."""
-        counts = self.counts()
-        return {group: sum(counts[k.value] for k in kinds) for group, kinds in SUMMARY_GROUPS.items()}
+        """Actions per summary bucket: create, share, update, unshare."""
+        seen = Counter(a.BUCKET for a in self.actions)
+        return {bucket: seen[bucket] for bucket in BUCKETS}
 
     @property
     def digest(self) -> str:
         """sha256 of the canonical action list: what a reviewer approved, independent of formatting."""
         canonical = json.dumps(
-            [a.to_json() for a in self.actions], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            [action_to_json(a) for a in self.actions], sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -212,7 +133,7 @@ class Plan:
             "counts": self.counts(),
             "summary": self.summary_counts(),
             "digest": self.digest,
-            "actions": [a.to_json() for a in self.actions],
+            "actions": [action_to_json(a) for a in self.actions],
             "conflicts": [c.to_json() for c in self.conflicts],
             "warnings": list(self.warnings),
             "unsafe": list(self.unsafe),
@@ -231,9 +152,138 @@ class Plan:
         return cls(
             owner=data["owner"],
             mode=data["mode"],
-            actions=tuple(Action.from_json(a) for a in data.get("actions", ())),
+            actions=tuple(action_from_json(a) for a in data.get("actions", ())),
             conflicts=tuple(Conflict.from_json(c) for c in data.get("conflicts", ())),
             warnings=tuple(data.get("warnings", ())),
             copies_held=dict(data.get("copies_held", {})),
             accounts=dict(data.get("accounts", {})),
         )
+
+
+# -- actions in plan files -------------------------------------------------------------------------
+
+
+def action_to_json(action: Action) -> dict[str, Any]:
+    """An action as plan files write it: every kind with the same keys, null where a kind has no value."""
+    platform_customer: str | Unknown | None = None
+    source: str | Unknown | None = None
+    strategy: Strategy | None = None
+    match action:
+        case CreateCustomer():
+            pass
+        case UpdateCustomer() | UpdateShare() | Unshare() | Adopt():
+            platform_customer = action.platform_customer
+        case AttachSource():
+            platform_customer, source = action.platform_customer, action.source
+        case Share() | RotateSource():
+            platform_customer, source, strategy = action.platform_customer, action.source, action.strategy
+        case _:
+            assert_never(action)
+    return {
+        "id": action.id,
+        "action": action.kind.value,
+        "customer_key": action.customer_key,
+        "account": action.account,
+        "account_id": action.account_id,
+        "platform_customer": _known(platform_customer),
+        "object_id": action.object_id,
+        "source": _known(source),
+        "strategy": strategy.value if strategy else None,
+        "changes": {c.field: [c.before, _shown(c.after)] for c in action.changes},
+        "after": list(action.after),
+    }
+
+
+def action_from_json(data: Mapping[str, Any]) -> Action:
+    """The action a plan file's entry describes; ValueError or KeyError when it lacks what its kind needs."""
+    kind = ActionKind(data["action"])
+    key = str(data["customer_key"])
+    changes = tuple(
+        FieldChange(field_path(name), before, _unknown(after))
+        for name, (before, after) in data.get("changes", {}).items()
+    )
+    after = tuple(data.get("after", ()))
+    match kind:
+        case ActionKind.CREATE_CUSTOMER:
+            return CreateCustomer(customer_key=key, changes=changes)
+        case ActionKind.UPDATE_CUSTOMER:
+            return UpdateCustomer(customer_key=key, platform_customer=_required(data, "object_id"), changes=changes)
+        case ActionKind.ATTACH_SOURCE:
+            return AttachSource(
+                customer_key=key,
+                platform_customer=data.get("object_id") or UNKNOWN,
+                source=_required(data, "source"),
+                after=after,
+            )
+        case ActionKind.SHARE:
+            return Share(
+                customer_key=key,
+                account=_required(data, "account"),
+                account_id=_required(data, "account_id"),
+                platform_customer=data.get("platform_customer") or UNKNOWN,
+                source=data.get("source") or UNKNOWN,
+                strategy=Strategy(_required(data, "strategy")),
+                changes=changes,
+                after=after,
+            )
+        case ActionKind.UPDATE_SHARE:
+            return UpdateShare(
+                customer_key=key,
+                account=_required(data, "account"),
+                account_id=_required(data, "account_id"),
+                platform_customer=_required(data, "platform_customer"),
+                copy=_required(data, "object_id"),
+                changes=changes,
+            )
+        case ActionKind.ROTATE_SOURCE:
+            return RotateSource(
+                customer_key=key,
+                account=_required(data, "account"),
+                account_id=_required(data, "account_id"),
+                platform_customer=_required(data, "platform_customer"),
+                copy=_required(data, "object_id"),
+                source=data.get("source") or UNKNOWN,
+                strategy=Strategy(_required(data, "strategy")),
+                changes=changes,
+                after=after,
+            )
+        case ActionKind.UNSHARE:
+            return Unshare(
+                customer_key=key,
+                account=_required(data, "account"),
+                account_id=_required(data, "account_id"),
+                platform_customer=data.get("platform_customer"),
+                copy=_required(data, "object_id"),
+            )
+        case ActionKind.ADOPT:
+            return Adopt(
+                customer_key=key,
+                account=_required(data, "account"),
+                account_id=_required(data, "account_id"),
+                platform_customer=_required(data, "platform_customer"),
+                copy=_required(data, "object_id"),
+                changes=changes,
+            )
+        case _:
+            assert_never(kind)
+
+
+def _required(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{data.get('action')} action of '{data.get('customer_key')}' has no {name}")
+    return value
+
+
+def _known(value: str | Unknown | None) -> str | None:
+    """Plan files write a value known only at apply as null where it names an object."""
+    return None if value is UNKNOWN else value
+
+
+def _shown(value: str | Unknown | None) -> str | None:
+    """Plan files write UNKNOWN as the text the screen shows where it is a field's value."""
+    return KNOWN_AFTER_APPLY if value is UNKNOWN else value
+
+
+def _unknown(value: str | None) -> str | Unknown | None:
+    return UNKNOWN if value == KNOWN_AFTER_APPLY else value

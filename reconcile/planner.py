@@ -11,9 +11,23 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from reconcile.actions import (
+    UNKNOWN,
+    Action,
+    Adopt,
+    AttachSource,
+    CreateCustomer,
+    FieldChange,
+    RotateSource,
+    Share,
+    Unknown,
+    Unshare,
+    UpdateCustomer,
+    UpdateShare,
+)
 from reconcile.model import (
     DEFAULT_PAYMENT_METHOD,
-    FIELDS,
+    FIELD_PATHS,
     KEY_KEY,
     OWNER_KEY,
     OWNERSHIP_KEYS,
@@ -23,28 +37,32 @@ from reconcile.model import (
     Customer,
     CustomerSpec,
     DesiredState,
+    FieldPath,
+    MetadataKey,
     ObservedState,
     ShareSpec,
     Strategy,
     email_key,
+    is_ownership,
+    metadata_paths,
 )
-from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Conflict, FieldChange, Plan
-
-_KIND_ORDER = {kind: index for index, kind in enumerate(ActionKind)}
+from reconcile.plan import Conflict, Plan
 
 # Stripe's limit on metadata keys per object; the ownership keys count towards it.
 MAX_METADATA_KEYS = 50
 PLATFORM_OWNERSHIP_KEYS = 2  # reconcile_owner, reconcile_key
 
-FlatFields = dict[str, str | None]
+FlatFields = dict[FieldPath, str | None]
 
 
-def diff(before: Mapping[str, str | None], after: Mapping[str, str | None]) -> tuple[FieldChange, ...]:
+def diff(
+    before: Mapping[FieldPath, str | None], after: Mapping[FieldPath, str | Unknown | None]
+) -> tuple[FieldChange, ...]:
     """Field-level changes from ``before`` to ``after`` (flat maps), sorted by field; absent equals None."""
     # A plain comparison, not DeepDiff: DeepDiff reports an empty side as one change of the
     # whole root (no per-key entries), which emptied the changes of create_customer and share.
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-    return tuple(FieldChange(k, before.get(k), after.get(k)) for k in sorted(changed))
+    return tuple(FieldChange(k, before.get(k), after.get(k)) for k in sorted(changed, key=lambda path: path.text))
 
 
 def plan(
@@ -79,7 +97,7 @@ class _PlatformSide:
     """What the plan knows about a customer's platform customer once platform actions are planned."""
 
     customer: Customer | None  # None: created by this plan
-    source: str | None  # the default source or PaymentMethod to clone; KNOWN_AFTER_APPLY; None: none
+    source: str | Unknown | None  # the default source or PaymentMethod to clone; UNKNOWN: attached by this plan
     after: tuple[str, ...]  # platform action ids a share must wait for
 
 
@@ -211,39 +229,28 @@ class _Planner:
         declared = _flatten_declared(spec)
         after: list[str] = []
         if platform is None:
-            create = Action(
-                kind=ActionKind.CREATE_CUSTOMER,
-                customer_key=spec.key,
-                changes=diff({}, {**declared, **_prefixed(owned)}),
-            )
+            create = CreateCustomer(customer_key=spec.key, changes=diff({}, {**declared, **metadata_paths(owned)}))
             self.actions.append(create)
             after.append(create.id)
         else:
             live = _flatten(platform, declared_metadata=spec.fields.metadata is not None)
-            wanted = {**live, **_ignoring(spec.ignore_changes, declared, live), **_prefixed(owned)}
+            wanted = {**live, **_ignoring(spec.ignore_changes, declared, live), **metadata_paths(owned)}
             changes = diff(live, wanted)
             if changes:
-                update = Action(
-                    kind=ActionKind.UPDATE_CUSTOMER,
-                    customer_key=spec.key,
-                    platform_customer=platform.id,
-                    object_id=platform.id,
-                    changes=changes,
+                self.actions.append(
+                    UpdateCustomer(customer_key=spec.key, platform_customer=platform.id, changes=changes)
                 )
-                self.actions.append(update)
-        source = _platform_source(platform, spec.strategy)
+        source: str | Unknown | None = _platform_source(platform, spec.strategy)
         if spec.payment_source and (platform is None or platform.default_source is None):
-            attach = Action(
-                kind=ActionKind.ATTACH_SOURCE,
+            attach = AttachSource(
                 customer_key=spec.key,
-                platform_customer=platform.id if platform else None,
-                object_id=platform.id if platform else None,
+                platform_customer=platform.id if platform else UNKNOWN,
                 source=spec.payment_source,
                 after=tuple(after),
             )
             self.actions.append(attach)
             after.append(attach.id)
-            source = KNOWN_AFTER_APPLY
+            source = UNKNOWN
         return _PlatformSide(customer=platform, source=source, after=tuple(after))
 
     # -- connected-account side ----------------------------------------------------------------
@@ -269,7 +276,7 @@ class _Planner:
             if copy is None:
                 return  # sharing again would give the account a second copy of the same person
         wanted = self._copy_fields(spec, share, side)
-        count = sum(1 for field in wanted if field.startswith("metadata.")) + len(OWNERSHIP_KEYS)
+        count = sum(1 for path in wanted if isinstance(path, MetadataKey)) + len(OWNERSHIP_KEYS)
         if count > MAX_METADATA_KEYS:
             self._conflict(
                 spec.key,
@@ -289,36 +296,34 @@ class _Planner:
                 self._plan_share(spec, share, side, wanted)
             return
         self.claimed.add(copy.id)
+        assert platform_id is not None  # a copy is found by the platform customer it names
         live = _flatten(copy, declared_metadata=True)
-        live_user = {k: v for k, v in live.items() if not _is_ownership(k)}
+        live_user = {k: v for k, v in live.items() if not is_ownership(k)}
         changes = diff(live_user, {**live_user, **_ignoring(spec.ignore_changes, wanted, live_user)})
         if changes:
             self.actions.append(
-                Action(
-                    kind=ActionKind.UPDATE_SHARE,
+                UpdateShare(
                     customer_key=spec.key,
                     account=share.alias,
                     account_id=share.account_id,
                     platform_customer=platform_id,
-                    object_id=copy.id,
+                    copy=copy.id,
                     changes=changes,
                 )
             )
         # A source attached in this same apply is new to every existing copy as well.
         if side.source and copy.source != side.source:
-            known = side.source != KNOWN_AFTER_APPLY
             self.actions.append(
-                Action(
-                    kind=ActionKind.ROTATE_SOURCE,
+                RotateSource(
                     customer_key=spec.key,
                     account=share.alias,
                     account_id=share.account_id,
                     platform_customer=platform_id,
-                    object_id=copy.id,
-                    source=side.source if known else None,
-                    strategy=spec.strategy.value,
+                    copy=copy.id,
+                    source=side.source,
+                    strategy=spec.strategy,
                     changes=_rotation(copy, side.source, spec.strategy),
-                    after=() if known else side.after,
+                    after=side.after if side.source is UNKNOWN else (),
                 )
             )
 
@@ -331,23 +336,22 @@ class _Planner:
                 share=share,
             )
             return
-        platform_id = side.customer.id if side.customer else None
-        ownership = {
-            OWNER_KEY: self.desired.owner,
-            KEY_KEY: spec.key,
-            PLATFORM_CUSTOMER_KEY: platform_id or KNOWN_AFTER_APPLY,
-            SOURCE_KEY: side.source,
+        platform_id = side.customer.id if side.customer else UNKNOWN
+        ownership: dict[FieldPath, str | Unknown] = {
+            MetadataKey(OWNER_KEY): self.desired.owner,
+            MetadataKey(KEY_KEY): spec.key,
+            MetadataKey(PLATFORM_CUSTOMER_KEY): platform_id,
+            MetadataKey(SOURCE_KEY): side.source,
         }
         self.actions.append(
-            Action(
-                kind=ActionKind.SHARE,
+            Share(
                 customer_key=spec.key,
                 account=share.alias,
                 account_id=share.account_id,
                 platform_customer=platform_id,
-                source=None if side.source == KNOWN_AFTER_APPLY else side.source,
-                strategy=spec.strategy.value,
-                changes=diff({}, {**{k: v for k, v in wanted.items() if v is not None}, **_prefixed(ownership)}),
+                source=side.source,
+                strategy=spec.strategy,
+                changes=diff({}, {**{k: v for k, v in wanted.items() if v is not None}, **ownership}),
                 after=side.after,
             )
         )
@@ -406,24 +410,21 @@ class _Planner:
         """Ownership metadata on an unowned customer, and nothing else: its fields are planned next time."""
         platform = pair.side.customer
         assert platform is not None  # only pairs with a live platform customer wait for adoption
-        live = _prefixed({k: copy.metadata.get(k) for k in sorted(OWNERSHIP_KEYS)})
-        wanted = {
-            **live,
-            **_prefixed({OWNER_KEY: self.desired.owner, KEY_KEY: pair.spec.key, PLATFORM_CUSTOMER_KEY: platform.id}),
-        }
+        live = metadata_paths({k: copy.metadata.get(k) for k in sorted(OWNERSHIP_KEYS)})
+        owned = {OWNER_KEY: self.desired.owner, KEY_KEY: pair.spec.key, PLATFORM_CUSTOMER_KEY: platform.id}
+        wanted = {**live, **metadata_paths(owned)}
         # Claim the source only for the same card: otherwise the next plan rotates the platform's card in.
         source = pair.side.source
         same_card = copy.card_fingerprint is not None and copy.card_fingerprint == platform.card_fingerprint
-        if source and source != KNOWN_AFTER_APPLY and same_card:
-            wanted[f"metadata.{SOURCE_KEY}"] = source
+        if isinstance(source, str) and same_card:
+            wanted[MetadataKey(SOURCE_KEY)] = source
         self.actions.append(
-            Action(
-                kind=ActionKind.ADOPT,
+            Adopt(
                 customer_key=pair.spec.key,
                 account=pair.share.alias,
                 account_id=pair.share.account_id,
                 platform_customer=platform.id,
-                object_id=copy.id,
+                copy=copy.id,
                 changes=diff(live, wanted),
             )
         )
@@ -432,13 +433,13 @@ class _Planner:
         """The user-visible fields a copy should carry: effective customer fields, then overrides."""
         platform = side.customer
         wanted: FlatFields = {}
-        for name in FIELDS:
-            declared = spec.fields.get(name)
-            override = share.overrides.get(name)
+        for path in FIELD_PATHS:
+            declared = spec.fields.get(path.name)
+            override = share.overrides.get(path.name)
             value = override if override is not None else declared
             if value is None and platform is not None:
-                value = platform.fields.get(name)
-            wanted[name] = value
+                value = platform.fields.get(path.name)
+            wanted[path] = value
         if spec.fields.metadata is not None:
             metadata = dict(spec.fields.metadata)
         elif platform is not None:
@@ -446,7 +447,7 @@ class _Planner:
         else:
             metadata = {}
         metadata.update(share.overrides.metadata or {})
-        wanted.update(_prefixed(metadata))
+        wanted.update(metadata_paths(metadata))
         return wanted
 
     def undeclared_copies(self) -> None:
@@ -462,13 +463,12 @@ class _Planner:
                     kept += 1
                     continue
                 self.actions.append(
-                    Action(
-                        kind=ActionKind.UNSHARE,
+                    Unshare(
                         customer_key=copy.key or "?",
                         account=alias,
                         account_id=account_id,
                         platform_customer=copy.platform_customer,
-                        object_id=copy.id,
+                        copy=copy.id,
                     )
                 )
         if kept:
@@ -496,7 +496,7 @@ class _Planner:
     def result(self) -> Plan:
         actions = sorted(
             self.actions,
-            key=lambda a: (a.customer_key, a.account or "", _KIND_ORDER[a.kind], a.object_id or ""),
+            key=lambda a: (a.customer_key, a.account or "", a.ORDER, a.object_id or ""),
         )
         conflicts = sorted(self.conflicts, key=lambda c: (c.customer_key, c.account or "", c.reason))
         return Plan(
@@ -532,12 +532,12 @@ def _platform_source(platform: Customer | None, strategy: Strategy) -> str | Non
     return platform.default_source
 
 
-def _rotation(copy: Customer, source: str, strategy: Strategy) -> tuple[FieldChange, ...]:
+def _rotation(copy: Customer, source: str | Unknown, strategy: Strategy) -> tuple[FieldChange, ...]:
     """A rotation's changes: the source it records, and for clones the PaymentMethod it replaces."""
-    changes = [FieldChange(f"metadata.{SOURCE_KEY}", copy.source, source)]
+    changes = [FieldChange(MetadataKey(SOURCE_KEY), copy.source, source)]
     if strategy is Strategy.PAYMENT_METHOD:
         # The old clone is detached once the new one is the default: the seller keeps one card, as with tokens.
-        changes.append(FieldChange(DEFAULT_PAYMENT_METHOD, copy.default_payment_method, KNOWN_AFTER_APPLY))
+        changes.append(FieldChange(DEFAULT_PAYMENT_METHOD, copy.default_payment_method, UNKNOWN))
     return tuple(sorted(changes, key=lambda change: change.field))
 
 
@@ -545,49 +545,42 @@ def _user_metadata(customer: Customer) -> dict[str, str]:
     return {k: v for k, v in customer.metadata.items() if k not in OWNERSHIP_KEYS}
 
 
-def _prefixed(metadata: Mapping[str, str | None]) -> FlatFields:
-    return {f"metadata.{k}": v for k, v in metadata.items()}
-
-
-def _is_ownership(flat_key: str) -> bool:
-    return flat_key.startswith("metadata.") and flat_key.removeprefix("metadata.") in OWNERSHIP_KEYS
-
-
 def _flatten_declared(spec: CustomerSpec) -> FlatFields:
-    """The fields the file declares for the platform customer, metadata keys flattened."""
-    flat: FlatFields = {name: spec.fields.get(name) for name in FIELDS if spec.fields.get(name) is not None}
-    flat.update(_prefixed(spec.fields.metadata or {}))
+    """The fields the file declares for the platform customer, each metadata key its own."""
+    flat: FlatFields = {p: spec.fields.get(p.name) for p in FIELD_PATHS if spec.fields.get(p.name) is not None}
+    flat.update(metadata_paths(spec.fields.metadata or {}))
     return flat
 
 
 def _flatten(customer: Customer, *, declared_metadata: bool) -> FlatFields:
-    """A live customer's fields, flattened; user metadata only when the file manages it."""
-    flat: FlatFields = {}
-    for name in FIELDS:
-        flat[name] = customer.fields.get(name)
-    for key, value in customer.metadata.items():
-        if declared_metadata or key in OWNERSHIP_KEYS:
-            flat[f"metadata.{key}"] = value
-    return flat
+    """A live customer's fields; its user metadata only when the file manages it."""
+    return {
+        path: value
+        for path, value in customer.flat().items()
+        if path in FIELD_PATHS or (isinstance(path, MetadataKey) and (declared_metadata or is_ownership(path)))
+    }
 
 
-def _ignoring(ignored: frozenset[str], wanted: Mapping[str, str | None], live: Mapping[str, str | None]) -> FlatFields:
+def _ignoring(
+    ignored: frozenset[str], wanted: Mapping[FieldPath, str | None], live: Mapping[FieldPath, str | None]
+) -> FlatFields:
     """``wanted``, with ignored fields held at their live value; metadata keys absent from
     ``wanted`` but present in ``live`` are removed (``None``) unless ignored."""
     result: FlatFields = dict(wanted)
-    for key in live:
-        if key.startswith("metadata.") and key not in wanted and not _is_ownership(key):
-            result[key] = None
-    for key in list(result):
-        if _ignored(key, ignored):
-            if key in live:
-                result[key] = live[key]
+    for path in live:
+        if isinstance(path, MetadataKey) and path not in wanted and not is_ownership(path):
+            result[path] = None
+    for path in list(result):
+        if _ignored(path, ignored):
+            if path in live:
+                result[path] = live[path]
             else:
-                del result[key]
+                del result[path]
     return result
 
 
-def _ignored(flat_key: str, ignored: frozenset[str]) -> bool:
-    if flat_key in ignored:
+def _ignored(path: FieldPath, ignored: frozenset[str]) -> bool:
+    """Whether ``ignore_changes`` (entries as the file spells them: phone, metadata, metadata.tier) names it."""
+    if path.text in ignored:
         return True
-    return flat_key.startswith("metadata.") and "metadata" in ignored and not _is_ownership(flat_key)
+    return isinstance(path, MetadataKey) and "metadata" in ignored and not is_ownership(path)

@@ -9,9 +9,22 @@ one that no longer holds makes the whole plan stale, and nothing is applied.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import assert_never
 
+from reconcile.actions import (
+    Action,
+    Adopt,
+    AttachSource,
+    CreateCustomer,
+    RotateSource,
+    Share,
+    Unknown,
+    Unshare,
+    UpdateCustomer,
+    UpdateShare,
+)
 from reconcile.model import Customer, ObservedState
-from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Plan
+from reconcile.plan import Plan
 
 
 def stale_actions(plan: Plan, observed: ObservedState) -> list[str]:
@@ -27,48 +40,59 @@ class _Checker:
         self.accounts = {account: {c.id: c for c in copies} for account, copies in observed.accounts.items()}
 
     def __call__(self, action: Action) -> Iterator[str]:
-        kind = action.kind
-        if kind is ActionKind.CREATE_CUSTOMER:
-            made = [c.id for c in self.platform.values() if self._ours(c, action)]
-            if made:
-                yield f"a platform customer now exists for it ({', '.join(made)})"
-        elif kind is ActionKind.UPDATE_CUSTOMER:
-            yield from self._unchanged(self.platform.get(action.object_id or ""), action, "platform customer")
-        elif kind is ActionKind.ATTACH_SOURCE and action.object_id:
-            customer = self.platform.get(action.object_id)
-            if customer is None:
-                yield f"platform customer {action.object_id} is gone"
-            elif customer.default_source:
-                yield f"platform customer {action.object_id} has a default source now ({customer.default_source})"
-        elif kind is ActionKind.SHARE:
-            made = [c.id for c in self._copies(action).values() if self._ours(c, action) and _same_platform(c, action)]
-            if made:
-                yield f"a copy now exists on the account ({', '.join(made)})"
-        elif kind in (ActionKind.UPDATE_SHARE, ActionKind.ROTATE_SOURCE, ActionKind.ADOPT):
-            yield from self._unchanged(self._copies(action).get(action.object_id or ""), action, "copy")
-        elif kind is ActionKind.UNSHARE and action.object_id not in self._copies(action):
-            yield f"copy {action.object_id} is already gone"
+        match action:
+            case CreateCustomer():
+                made = [c.id for c in self.platform.values() if self._ours(c, action)]
+                if made:
+                    yield f"a platform customer now exists for it ({', '.join(made)})"
+            case UpdateCustomer():
+                yield from self._unchanged(self.platform.get(action.platform_customer), action, "platform customer")
+            case AttachSource():
+                if isinstance(action.platform_customer, Unknown):
+                    return  # created by this plan: nothing to find yet
+                customer = self.platform.get(action.platform_customer)
+                if customer is None:
+                    yield f"platform customer {action.platform_customer} is gone"
+                elif customer.default_source:
+                    yield (
+                        f"platform customer {action.platform_customer} has a default source now "
+                        f"({customer.default_source})"
+                    )
+            case Share():
+                copies = self._copies(action).values()
+                made = [c.id for c in copies if self._ours(c, action) and _same_platform(c, action)]
+                if made:
+                    yield f"a copy now exists on the account ({', '.join(made)})"
+            case UpdateShare() | RotateSource() | Adopt():
+                yield from self._unchanged(self._copies(action).get(action.copy), action, "copy")
+            case Unshare():
+                if action.copy not in self._copies(action):
+                    yield f"copy {action.copy} is already gone"
+            case _:
+                assert_never(action)
 
     def _ours(self, customer: Customer, action: Action) -> bool:
         return customer.owner == self.owner and customer.key == action.customer_key
 
-    def _copies(self, action: Action) -> dict[str, Customer]:
-        return self.accounts.get(action.account_id or "", {})
+    def _copies(self, action: Share | UpdateShare | RotateSource | Unshare | Adopt) -> dict[str, Customer]:
+        return self.accounts.get(action.account_id, {})
 
-    def _unchanged(self, customer: Customer | None, action: Action, what: str) -> Iterator[str]:
+    def _unchanged(
+        self, customer: Customer | None, action: UpdateCustomer | UpdateShare | RotateSource | Adopt, what: str
+    ) -> Iterator[str]:
         """The object exists and still holds every value the action expects to change from."""
         if customer is None:
             yield f"{what} {action.object_id} is gone"
             return
         live = customer.flat()
         for change in action.changes:
-            now = live.get(change.field)
-            if change.before != KNOWN_AFTER_APPLY and now != change.before:
+            now = live.get(change.path)
+            if now != change.before:
                 yield f"{change.field} is now {_shown(now)}, the plan expected {_shown(change.before)}"
 
 
-def _same_platform(copy: Customer, action: Action) -> bool:
-    return action.platform_customer is None or copy.platform_customer == action.platform_customer
+def _same_platform(copy: Customer, action: Share) -> bool:
+    return isinstance(action.platform_customer, Unknown) or copy.platform_customer == action.platform_customer
 
 
 def _shown(value: str | None) -> str:

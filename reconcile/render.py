@@ -1,4 +1,4 @@
-"""Plan -> str as text, json or markdown (DESIGN.md section 3; the JSON is in docs/plan-format.md).
+"""Plan -> str as text, json or markdown (the README's "Commands"; the JSON is in docs/plan-format.md).
 
 Redaction is for display only: it masks e-mails and phones in a copy of the plan, while the
 digest shown is always the digest of the unredacted plan, the one ``apply`` computes and runs.
@@ -9,28 +9,46 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import replace
-from typing import Final, Literal
+from dataclasses import dataclass, replace
+from typing import Final, Literal, assert_never
 
+from reconcile.actions import (
+    UNKNOWN,
+    Action,
+    Adopt,
+    AttachSource,
+    CreateCustomer,
+    FieldChange,
+    RotateSource,
+    Share,
+    Unknown,
+    Unshare,
+    UpdateCustomer,
+    UpdateShare,
+)
 from reconcile.errors import ReconcileError
-from reconcile.model import KEY_KEY, OWNER_KEY, OWNERSHIP_KEYS, PLATFORM_CUSTOMER_KEY, SOURCE_KEY
-from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, Conflict, FieldChange, Plan
+from reconcile.model import (
+    KEY_KEY,
+    OWNER_KEY,
+    PLATFORM_CUSTOMER_KEY,
+    SOURCE_KEY,
+    FieldPath,
+    MetadataKey,
+    PlainField,
+    Strategy,
+    is_ownership,
+)
+from reconcile.plan import KNOWN_AFTER_APPLY, Conflict, Plan
 
 Format = Literal["text", "json", "markdown"]
 FORMATS: Final[tuple[Format, ...]] = ("text", "json", "markdown")
 
-# "+" makes something, "-" removes it, "~" changes something in place (DESIGN.md section 3).
-MARKERS: Final = {
-    ActionKind.CREATE_CUSTOMER: "+",
-    ActionKind.SHARE: "+",
-    ActionKind.UNSHARE: "-",
-}
-_CHANGE_MARKER = "~"
-
-# Who owns it first, then what it was made from (DESIGN.md section 2 lists them in this order).
+# Who owns it first, then what it was made from (the README's "Ownership" lists them in this order).
 _OWNERSHIP_ORDER: Final = {
-    f"metadata.{key}": index for index, key in enumerate((OWNER_KEY, KEY_KEY, PLATFORM_CUSTOMER_KEY, SOURCE_KEY))
+    MetadataKey(key): index for index, key in enumerate((OWNER_KEY, KEY_KEY, PLATFORM_CUSTOMER_KEY, SOURCE_KEY))
 }
+_EMAIL_FIELD: Final = PlainField("email")
+_PHONE_FIELD: Final = PlainField("phone")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+\d{7,15}\b")
 # C0 and C1 controls: a value must not move the cursor or start an escape sequence in a terminal.
@@ -86,22 +104,34 @@ def redacted(plan: Plan) -> Plan:
     """A copy of ``plan`` with e-mails and phones masked; show ``plan.digest``, not this copy's."""
     return replace(
         plan,
-        actions=tuple(replace(a, changes=tuple(_masked(c) for c in a.changes)) for a in plan.actions),
+        actions=tuple(_redacted_action(a) for a in plan.actions),
         conflicts=tuple(replace(c, reason=mask_text(c.reason)) for c in plan.conflicts),
         warnings=tuple(mask_text(w) for w in plan.warnings),
     )
 
 
+def _redacted_action(action: Action) -> Action:
+    masked = tuple(_masked(c) for c in action.changes)
+    match action:
+        case CreateCustomer() | UpdateCustomer() | Share() | UpdateShare() | RotateSource() | Adopt():
+            return replace(action, changes=masked)
+        case AttachSource() | Unshare():
+            return action  # no field changes to mask
+        case _:
+            assert_never(action)
+
+
 def _masked(change: FieldChange) -> FieldChange:
-    return FieldChange(change.field, _mask(change.field, change.before), _mask(change.field, change.after))
+    after = change.after if change.after is UNKNOWN else _mask(change.path, change.after)
+    return FieldChange(change.path, _mask(change.path, change.before), after)
 
 
-def _mask(field: str, value: str | None) -> str | None:
-    if value is None or value == KNOWN_AFTER_APPLY or _is_ownership(field):
+def _mask(path: FieldPath, value: str | None) -> str | None:
+    if value is None or is_ownership(path):
         return value
-    if field == "email":
+    if path == _EMAIL_FIELD:
         return mask_email(value)
-    if field == "phone":
+    if path == _PHONE_FIELD:
         return mask_phone(value)
     # Metadata and descriptions are free text that may hold an address or a number too.
     return mask_text(value)
@@ -110,53 +140,63 @@ def _mask(field: str, value: str | None) -> str | None:
 # -- shared pieces ---------------------------------------------------------------------------------
 
 
-def _is_ownership(field: str) -> bool:
-    return field.startswith("metadata.") and field.removeprefix("metadata.") in OWNERSHIP_KEYS
-
-
-def _marker(kind: ActionKind) -> str:
-    return MARKERS.get(kind, _CHANGE_MARKER)
-
-
 def _plain(text: str) -> str:
     """``text`` with control characters escaped, so no value can forge a line or a colour."""
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _value(value: str | None) -> str:
+def _value(value: str | Unknown | None) -> str:
     """A field value as shown: JSON-quoted, ``null`` when unset, ``(known after apply)`` bare."""
     if value is None:
         return "null"
-    if value == KNOWN_AFTER_APPLY:
-        return value
+    if value is UNKNOWN:
+        return KNOWN_AFTER_APPLY
     return _plain(json.dumps(value, ensure_ascii=False))
 
 
 def _ownership(action: Action) -> str:
     """The ownership metadata a ``+`` action writes, on one line: ``owner=… key=… platform_customer=…``."""
-    owned = sorted((c for c in action.changes if _is_ownership(c.field)), key=lambda c: _OWNERSHIP_ORDER[c.field])
-    return _plain(" ".join(f"{c.field.removeprefix('metadata.reconcile_')}={c.after}" for c in owned))
+    owned = sorted(
+        ((c.path, c.after) for c in action.changes if isinstance(c.path, MetadataKey) and is_ownership(c.path)),
+        key=lambda pair: _OWNERSHIP_ORDER[pair[0]],
+    )
+    return _plain(" ".join(f"{path.key.removeprefix('reconcile_')}={_raw(after)}" for path, after in owned))
+
+
+def _raw(value: str | Unknown | None) -> str:
+    return KNOWN_AFTER_APPLY if value is UNKNOWN else str(value)
 
 
 def _user_changes(action: Action) -> list[FieldChange]:
-    return [c for c in action.changes if not _is_ownership(c.field)]
+    return [c for c in action.changes if not is_ownership(c.path)]
 
 
-def _link(action: Action) -> str:
-    """``->`` for a share (the customer goes to the account), ``@`` for an action on a copy there."""
-    return "->" if action.kind is ActionKind.SHARE else "@"
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """What an action's heading line names besides the customer key and the account alias."""
+
+    link: str  # "->" for a share (the customer goes to the account), "@" for an action on a copy there
+    ids: tuple[str, ...]  # what a reviewer needs to find the objects: account, then the customer changed
+    token: str | None = None  # attach_source: the test token attached
+    strategy: Strategy | None = None  # how the payment source is cloned, for the actions that clone one
 
 
-def _ids(action: Action) -> list[str]:
-    """The ids a reviewer needs to find the objects: account, then the customer changed."""
-    if action.kind is ActionKind.SHARE:
-        return [action.account_id] if action.account_id else []
-    return [i for i in (action.account_id, action.object_id) if i]
+def _subject(action: Action) -> _Subject:
+    match action:
+        case CreateCustomer() | UpdateCustomer() | UpdateShare() | Unshare() | Adopt():
+            return _Subject("@", _present(action.account_id, action.object_id))
+        case AttachSource():
+            return _Subject("@", _present(action.object_id), token=action.source)
+        case Share():
+            return _Subject("->", (action.account_id,), strategy=action.strategy)
+        case RotateSource():
+            return _Subject("@", (action.account_id, action.copy), strategy=action.strategy)
+        case _:
+            assert_never(action)
 
 
-def _strategy(action: Action) -> str | None:
-    """How the payment source is cloned, for the actions that clone one."""
-    return action.strategy if action.kind in (ActionKind.SHARE, ActionKind.ROTATE_SOURCE) else None
+def _present(*ids: str | None) -> tuple[str, ...]:
+    return tuple(i for i in ids if i)
 
 
 def _masked_note(change: FieldChange) -> str:
@@ -218,7 +258,7 @@ def _text(plan: Plan, digest: str, *, color: bool) -> str:
 
 
 def _text_action(action: Action, paint: Paint) -> list[str]:
-    marker = _marker(action.kind)
+    marker = action.MARKER
     lines = [paint(f"{marker} {action.kind.value} {_text_subject(action)}", marker)]
     if marker == "+":
         lines += [f"    {_plain(c.field)}: {_value(c.after)}" for c in _user_changes(action)]
@@ -227,21 +267,22 @@ def _text_action(action: Action, paint: Paint) -> list[str]:
         return lines
     for change in action.changes:
         line = f"    {_plain(change.field)}: {_value(change.before)} -> {_value(change.after)}{_masked_note(change)}"
-        lines.append(paint(line, "dim") if _is_ownership(change.field) else line)
+        lines.append(paint(line, "dim") if is_ownership(change.path) else line)
     return lines
 
 
 def _text_subject(action: Action) -> str:
     """``alice (cus_…)``, ``alice -> bookshop (acct_…) via token``, ``alice @ bookshop (acct_…, cus_…)``."""
+    parts = _subject(action)
     subject = _plain(action.customer_key)
     if action.account:
-        subject += f" {_link(action)} {_plain(action.account)}"
-    if ids := _ids(action):
-        subject += f" ({', '.join(_plain(i) for i in ids)})"
-    if action.kind is ActionKind.ATTACH_SOURCE and action.source:
-        subject += f": {_plain(action.source)}"
-    if strategy := _strategy(action):
-        subject += f" via {_plain(strategy)}"
+        subject += f" {parts.link} {_plain(action.account)}"
+    if parts.ids:
+        subject += f" ({', '.join(_plain(i) for i in parts.ids)})"
+    if parts.token:
+        subject += f": {_plain(parts.token)}"
+    if parts.strategy:
+        subject += f" via {_plain(parts.strategy.value)}"
     return subject
 
 
@@ -295,7 +336,7 @@ def _markdown(plan: Plan, digest: str, *, redact: bool) -> str:
 
 
 def _md_action(action: Action) -> list[str]:
-    marker = _marker(action.kind)
+    marker = action.MARKER
     lines = [f"- {_code(f'{marker} {action.kind.value}')} {_md_subject(action)}"]
     if marker == "+":
         lines += [f"  - {_code(c.field)}: {_code(_value(c.after))}" for c in _user_changes(action)]
@@ -310,15 +351,16 @@ def _md_action(action: Action) -> list[str]:
 
 
 def _md_subject(action: Action) -> str:
+    parts = _subject(action)
     subject = f"**{_md_text(action.customer_key)}**"
     if action.account:
-        subject += f" {_link(action).replace('->', '→')} {_code(action.account)}"
-    if ids := _ids(action):
-        subject += f" ({', '.join(_code(i) for i in ids)})"
-    if action.kind is ActionKind.ATTACH_SOURCE and action.source:
-        subject += f": {_code(action.source)}"
-    if strategy := _strategy(action):
-        subject += f" via {_md_text(strategy)}"
+        subject += f" {parts.link.replace('->', '→')} {_code(action.account)}"
+    if parts.ids:
+        subject += f" ({', '.join(_code(i) for i in parts.ids)})"
+    if parts.token:
+        subject += f": {_code(parts.token)}"
+    if parts.strategy:
+        subject += f" via {_md_text(parts.strategy.value)}"
     return subject
 
 

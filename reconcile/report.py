@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from reconcile.actions import Action
 from reconcile.errors import ExitCode
-from reconcile.plan import Action
 
 REPORT_FORMAT_VERSION = 1
 

@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
+from reconcile.actions import UNKNOWN, Action, AttachSource, CreateCustomer, Share, UpdateShare
 from reconcile.executor import Applier, idempotency_base, payload
 from reconcile.gateway import ApiFailure, Written
-from reconcile.model import Customer, Fields, frozen_map
-from reconcile.plan import Action, ActionKind, FieldChange, Plan
+from reconcile.model import Customer, Fields, Strategy, frozen_map
+from reconcile.plan import Plan
 from reconcile.report import Outcome
 from reconcile.retry import RetryPolicy
+from tests.builders import change
 
 NO_SLEEP = RetryPolicy(sleep=lambda _seconds: None, jitter=lambda: 0.0)
 SERVER_ERROR = ApiFailure("An unknown error occurred", status=500, type="api_error", request_id="req_500")
@@ -91,21 +93,20 @@ class FakeGateway:
         return [op for op, _ in self.calls]
 
 
-def share(key: str = "alice", **overrides: Any) -> Action:
+def share(key: str = "alice", **overrides: Any) -> Share:
     fields = {
-        "kind": ActionKind.SHARE,
         "customer_key": key,
         "account": "bookshop",
         "account_id": "acct_1Bookshop",
         "platform_customer": "cus_platform",
         "source": "card_platform",
-        "strategy": "token",
+        "strategy": Strategy.TOKEN,
         "changes": (
-            FieldChange("email", None, f"{key}@example.com"),
-            FieldChange("metadata.reconcile_owner", None, "acme"),
+            change("email", None, f"{key}@example.com"),
+            change("metadata.reconcile_owner", None, "acme"),
         ),
     }
-    return Action(**{**fields, **overrides})
+    return Share(**{**fields, **overrides})
 
 
 def run(gateway: FakeGateway, *actions: Action, concurrency: int = 1) -> Any:
@@ -195,7 +196,7 @@ def test_a_key_held_by_another_revision_of_the_file_finds_the_copy_it_made() -> 
 def test_share_keys_name_the_pair_not_its_fields() -> None:
     gateway = FakeGateway()
     run(gateway, share())
-    other_email = (FieldChange("email", None, "new@example.com"), FieldChange("metadata.reconcile_owner", None, "acme"))
+    other_email = (change("email", None, "new@example.com"), change("metadata.reconcile_owner", None, "acme"))
     run(gateway, share(changes=other_email))
     customer_keys = [key for op, key in gateway.calls if op == "create_customer"]
     assert customer_keys[0] == customer_keys[1]
@@ -228,13 +229,13 @@ def test_the_same_update_in_a_later_run_is_sent_again_not_replayed() -> None:
     # Drift that comes back is fixed by the same update each time; an earlier run's stored answer
     # under the same key would be replayed instead of changing anything.
     gateway = FakeGateway()
-    update = Action(
-        kind=ActionKind.UPDATE_SHARE,
+    update = UpdateShare(
         customer_key="alice",
         account="bookshop",
         account_id="acct_1Bookshop",
-        object_id="cus_copy",
-        changes=(FieldChange("email", "x@example.com", "alice@example.com"),),
+        platform_customer="cus_platform",
+        copy="cus_copy",
+        changes=(change("email", "x@example.com", "alice@example.com"),),
     )
     assert run(gateway, update).complete
     assert run(gateway, update).complete
@@ -247,10 +248,8 @@ def test_permanent_error_on_a_declared_source_fails_once_with_stripes_message() 
     gateway = FakeGateway()
     missing = ApiFailure("No such token: 'tok_nope'", status=400, param="source", request_id="req_nope")
     gateway.script("create_customer", missing)
-    create = Action(
-        kind=ActionKind.CREATE_CUSTOMER, customer_key="alice", changes=(FieldChange("email", None, "a@x.io"),)
-    )
-    attach = Action(kind=ActionKind.ATTACH_SOURCE, customer_key="alice", source="tok_nope", after=(create.id,))
+    create = CreateCustomer(customer_key="alice", changes=(change("email", None, "a@x.io"),))
+    attach = AttachSource(customer_key="alice", platform_customer=UNKNOWN, source="tok_nope", after=(create.id,))
     report = run(gateway, create, attach)
     assert gateway.operations() == ["create_customer"]
     assert (report.results[0].error, report.results[0].request_id) == ("No such token: 'tok_nope'", "req_nope")
@@ -280,10 +279,8 @@ def test_a_failed_action_skips_its_dependants_and_not_the_others() -> None:
     gateway = FakeGateway()
     failure = ApiFailure("Invalid email address: nope", status=400, type="invalid_request_error", request_id="req_bad")
     gateway.script("create_customer", failure)
-    create = Action(
-        kind=ActionKind.CREATE_CUSTOMER, customer_key="alice", changes=(FieldChange("email", None, "nope"),)
-    )
-    dependant = share("alice", platform_customer=None, source=None, after=(create.id,))
+    create = CreateCustomer(customer_key="alice", changes=(change("email", None, "nope"),))
+    dependant = share("alice", platform_customer=UNKNOWN, source=UNKNOWN, after=(create.id,))
     other = share("bob")
     report = run(gateway, create, dependant, other)
     outcomes = {r.action.id: (r.outcome, r.error, r.request_id) for r in report.results}
@@ -296,11 +293,9 @@ def test_a_failed_action_skips_its_dependants_and_not_the_others() -> None:
 
 def test_create_with_a_declared_test_source_attaches_it_in_the_same_call() -> None:
     gateway = FakeGateway()
-    create = Action(
-        kind=ActionKind.CREATE_CUSTOMER, customer_key="alice", changes=(FieldChange("email", None, "a@x.io"),)
-    )
-    attach = Action(kind=ActionKind.ATTACH_SOURCE, customer_key="alice", source="tok_visa", after=(create.id,))
-    shared = share("alice", platform_customer=None, source=None, after=(create.id, attach.id))
+    create = CreateCustomer(customer_key="alice", changes=(change("email", None, "a@x.io"),))
+    attach = AttachSource(customer_key="alice", platform_customer=UNKNOWN, source="tok_visa", after=(create.id,))
+    shared = share("alice", platform_customer=UNKNOWN, source=UNKNOWN, after=(create.id, attach.id))
     report = run(gateway, create, attach, shared)
     assert report.complete
     assert gateway.operations() == ["create_customer", "create_token", "create_customer"]
@@ -318,7 +313,7 @@ def test_every_action_is_reported_once_in_plan_order(concurrency: int) -> None:
 def test_idempotency_key_depends_on_what_the_write_does() -> None:
     first = share()
     assert idempotency_base("acme", first, payload(first)) == idempotency_base("acme", share(), payload(share()))
-    other_email = share(changes=(FieldChange("email", None, "new@example.com"),))
+    other_email = share(changes=(change("email", None, "new@example.com"),))
     assert idempotency_base("acme", first, payload(first)) != idempotency_base(
         "acme", other_email, payload(other_email)
     )
@@ -326,10 +321,13 @@ def test_idempotency_key_depends_on_what_the_write_does() -> None:
 
 
 def test_payload_unsets_removed_fields_with_empty_strings() -> None:
-    update = Action(
-        kind=ActionKind.UPDATE_SHARE,
+    update = UpdateShare(
         customer_key="alice",
-        changes=(FieldChange("phone", "+1555", None), FieldChange("metadata.note", "x", None)),
+        account="bookshop",
+        account_id="acct_1Bookshop",
+        platform_customer="cus_platform",
+        copy="cus_copy",
+        changes=(change("phone", "+1555", None), change("metadata.note", "x", None)),
     )
     assert payload(update) == {"phone": "", "metadata": {"note": ""}}
 

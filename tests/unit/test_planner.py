@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import pytest
 
+from reconcile.actions import UNKNOWN, Action, ActionKind
 from reconcile.model import (
     KEY_KEY,
     OWNER_KEY,
@@ -22,8 +23,9 @@ from reconcile.model import (
     Strategy,
     frozen_map,
 )
-from reconcile.plan import KNOWN_AFTER_APPLY, Action, ActionKind, FieldChange, Plan
+from reconcile.plan import Plan
 from reconcile.planner import plan
+from tests.builders import change
 
 OWNER = "acme-marketplace"
 BOOKSHOP = "acct_1BookshopAAAAAAAA"
@@ -246,7 +248,7 @@ def test_missing_platform_customer_is_created_with_declared_fields_and_ownership
     )
     create = only(result, ActionKind.CREATE_CUSTOMER)
     assert create.account is None
-    assert create.platform_customer is None
+    assert create.object_id is None
     assert changes(create) == {
         "email": (None, "alice@example.com"),
         "metadata.reconcile_key": (None, "alice"),
@@ -281,14 +283,14 @@ def test_drifted_platform_field_is_updated() -> None:
     result = plan(desired(ALICE), observed(drifted, bookshop=(ALICE_BOOKSHOP,), coffee=(ALICE_COFFEE,)))
     update = only(result, ActionKind.UPDATE_CUSTOMER)
     assert update.object_id == update.platform_customer == "cus_PlatformAlice00"
-    assert update.changes == (FieldChange("email", "old@example.com", "alice@example.com"),)
+    assert update.changes == (change("email", "old@example.com", "alice@example.com"),)
     assert summary(result) == ["update_customer:alice"]
 
 
 def test_platform_metadata_key_no_longer_declared_is_removed() -> None:
     extra = platform("cus_PlatformAlice00", "alice", metadata={"tier": "gold", "legacy": "1"}, **ALICE_FIELDS)
     result = plan(desired(ALICE), observed(extra, bookshop=(ALICE_BOOKSHOP,), coffee=(ALICE_COFFEE,)))
-    assert only(result, ActionKind.UPDATE_CUSTOMER).changes == (FieldChange("metadata.legacy", "1", None),)
+    assert only(result, ActionKind.UPDATE_CUSTOMER).changes == (change("metadata.legacy", "1", None),)
 
 
 def test_platform_metadata_is_left_alone_when_the_file_declares_no_metadata() -> None:
@@ -398,7 +400,7 @@ def test_payment_source_is_attached_after_the_customer_is_created() -> None:
     assert summary(result) == ["create_customer:alice", "attach_source:alice"]
     attach = result.actions[1]
     assert attach.source == "tok_visa"
-    assert attach.platform_customer is None
+    assert attach.platform_customer is UNKNOWN
     assert attach.after == ("create_customer:alice",)
 
 
@@ -448,10 +450,10 @@ def test_share_of_a_new_customer_waits_for_it_and_is_known_after_apply() -> None
     ]
     for share in result.actions[2:]:
         assert share.after == ("create_customer:alice", "attach_source:alice")
-        assert share.platform_customer is None
-        assert share.source is None
-        assert changes(share)["metadata.reconcile_platform_customer"] == (None, KNOWN_AFTER_APPLY)
-        assert changes(share)["metadata.reconcile_source"] == (None, KNOWN_AFTER_APPLY)
+        assert share.platform_customer is UNKNOWN
+        assert share.source is UNKNOWN
+        assert changes(share)["metadata.reconcile_platform_customer"] == (None, UNKNOWN)
+        assert changes(share)["metadata.reconcile_source"] == (None, UNKNOWN)
 
 
 def test_share_of_an_existing_customer_waits_for_a_source_attached_in_the_same_plan() -> None:
@@ -459,7 +461,7 @@ def test_share_of_an_existing_customer_waits_for_a_source_attached_in_the_same_p
     share = only(plan(desired(spec("alice")), observed(bare)), ActionKind.SHARE)
     assert share.after == ("attach_source:alice",)
     assert share.platform_customer == "cus_PlatformAlice00"
-    assert changes(share)["metadata.reconcile_source"] == (None, KNOWN_AFTER_APPLY)
+    assert changes(share)["metadata.reconcile_source"] == (None, UNKNOWN)
 
 
 def test_share_carries_per_account_overrides() -> None:
@@ -527,7 +529,7 @@ def test_drifted_copy_is_updated() -> None:
         "cus_BookshopAlice00",
         "cus_PlatformAlice00",
     )
-    assert update.changes == (FieldChange("name", "A. Liddell", "Alice Liddell"),)
+    assert update.changes == (change("name", "A. Liddell", "Alice Liddell"),)
 
 
 def test_copy_metadata_key_not_declared_is_removed_and_ownership_kept() -> None:
@@ -539,14 +541,14 @@ def test_copy_metadata_key_not_declared_is_removed_and_ownership_kept() -> None:
         **ALICE_FIELDS,
     )
     result = plan(desired(ALICE), observed(ALICE_PLATFORM, bookshop=(extra,), coffee=(ALICE_COFFEE,)))
-    assert only(result, ActionKind.UPDATE_SHARE).changes == (FieldChange("metadata.note", "x", None),)
+    assert only(result, ActionKind.UPDATE_SHARE).changes == (change("metadata.note", "x", None),)
 
 
 def test_copy_follows_the_platform_for_fields_the_file_leaves_out() -> None:
     adopted = platform("cus_PlatformBob0000", "bob", phone="+15555550111")
     stale = copy("cus_BookshopBob0000", "bob", of="cus_PlatformBob0000", phone="+15555550000")
     result = plan(desired(spec("bob", id="cus_PlatformBob0000")), observed(adopted, bookshop=(stale,)))
-    assert only(result, ActionKind.UPDATE_SHARE).changes == (FieldChange("phone", "+15555550000", "+15555550111"),)
+    assert only(result, ActionKind.UPDATE_SHARE).changes == (change("phone", "+15555550000", "+15555550111"),)
 
 
 def test_drifted_per_account_override_is_updated() -> None:
@@ -555,7 +557,7 @@ def test_drifted_per_account_override_is_updated() -> None:
     adopted = platform("cus_PlatformAlice00", "alice", description="Shared")
     stale = copy("cus_CoffeeAlice0000", "alice", of="cus_PlatformAlice00", description="Shared")
     update = only(plan(desired(declared), observed(adopted, coffee=(stale,))), ActionKind.UPDATE_SHARE)
-    assert update.changes == (FieldChange("description", "Shared", "Coffee club member"),)
+    assert update.changes == (change("description", "Shared", "Coffee club member"),)
 
 
 def test_ignored_field_drift_on_a_copy_is_not_updated() -> None:
@@ -612,7 +614,7 @@ def test_copy_made_from_an_old_platform_source_is_rotated() -> None:
         CARD,
         "token",
     )
-    assert rotate.changes == (FieldChange("metadata.reconcile_source", "card_1OldCard00000000", CARD),)
+    assert rotate.changes == (change("metadata.reconcile_source", "card_1OldCard00000000", CARD),)
 
 
 def test_copy_is_rotated_after_the_platform_source_is_attached() -> None:

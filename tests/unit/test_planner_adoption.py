@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
+from reconcile.actions import ActionKind
 from reconcile.executor import payload
 from reconcile.model import (
     KEY_KEY,
@@ -22,7 +23,7 @@ from reconcile.model import (
     Strategy,
     frozen_map,
 )
-from reconcile.plan import ActionKind, Plan
+from reconcile.plan import Plan
 from reconcile.planner import plan
 
 OWNER = "acme"

@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from reconcile.actions import ActionKind, Adopt, UpdateCustomer
 from reconcile.errors import ReconcileError
 from reconcile.model import (
     KEY_KEY,
@@ -34,9 +35,10 @@ from reconcile.model import (
     Strategy,
     frozen_map,
 )
-from reconcile.plan import Action, ActionKind, FieldChange, Plan
+from reconcile.plan import Plan
 from reconcile.planner import plan
 from reconcile.render import FORMATS, mask_email, mask_phone, mask_text, render
+from tests.builders import change
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
@@ -244,14 +246,13 @@ def test_text_is_coloured_only_on_request() -> None:
 
 
 def test_adopt_is_shown_as_a_change_to_the_copy_it_takes_over() -> None:
-    adopt = Action(
-        kind=ActionKind.ADOPT,
+    adopt = Adopt(
         customer_key="alice",
         account="bookshop",
         account_id=ACCOUNTS["bookshop"],
         platform_customer="cus_PlatformAlice00",
-        object_id="cus_BookshopWalkIn0",
-        changes=(FieldChange("metadata.reconcile_owner", None, OWNER),),
+        copy="cus_BookshopWalkIn0",
+        changes=(change("metadata.reconcile_owner", None, OWNER),),
     )
     text = render(Plan(owner=OWNER, mode="test", actions=(adopt,)), "text", redact=False, color=False)
     assert text.startswith(
@@ -305,11 +306,10 @@ def test_redaction_masks_addresses_and_numbers_in_free_text() -> None:
         owner=OWNER,
         mode="test",
         actions=(
-            Action(
-                kind=ActionKind.UPDATE_CUSTOMER,
+            UpdateCustomer(
                 customer_key="alice",
-                object_id="cus_PlatformAlice00",
-                changes=(FieldChange("description", None, "reach me at alice@example.com or +15555550100"),),
+                platform_customer="cus_PlatformAlice00",
+                changes=(change("description", None, "reach me at alice@example.com or +15555550100"),),
             ),
         ),
         warnings=("alice@example.com was seen twice",),
