@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, assert_never
 
 from reconcile.actions import (
@@ -69,7 +70,8 @@ class Conflict:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+# Not slotted: the digest and the safety verdict are computed once, on first read (cached_property).
+@dataclass(frozen=True, kw_only=True)
 class Plan:
     owner: str
     mode: str
@@ -79,7 +81,7 @@ class Plan:
     copies_held: Mapping[str, int] = field(default_factory=dict)  # account alias -> copies the owner holds there
     accounts: Mapping[str, str] = field(default_factory=dict)  # the accounts planned for: alias -> acct_ id
 
-    @property
+    @cached_property
     def unsafe(self) -> tuple[str, ...]:
         """Why the plan is unsafe (octoDNS's TooMuchChange): too many of an account's copies would change."""
         touched: dict[str, set[str]] = {}
@@ -116,7 +118,7 @@ class Plan:
         seen = Counter(a.BUCKET for a in self.actions)
         return {bucket: seen[bucket] for bucket in BUCKETS}
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """sha256 of the canonical action list: what a reviewer approved, independent of formatting."""
         canonical = json.dumps(

@@ -50,8 +50,9 @@ def test_unknown_values_are_written_as_plan_files_always_wrote_them() -> None:
     assert share["changes"]["metadata.reconcile_platform_customer"] == [None, "(known after apply)"]
 
 
-def test_the_digest_survives_the_plan_file() -> None:
+def test_the_digest_is_computed_once_and_survives_the_plan_file() -> None:
     plan = Plan(owner="acme", mode="test", actions=one_of_each_kind())
+    assert plan.digest is plan.digest
     assert plan.digest == Plan.from_json(json.loads(json.dumps(plan.to_json()))).digest
 
 
