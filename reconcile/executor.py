@@ -168,7 +168,7 @@ class _Schedule:
 
 
 class Applier:
-    """Applies one plan's actions against one gateway."""
+    """Applies plans against one gateway; each ``apply`` is a run with state of its own."""
 
     def __init__(
         self,
@@ -186,19 +186,35 @@ class Applier:
         self.policy = policy or RetryPolicy()
         self.on_result = on_result or (lambda _result: None)
         self.clock = clock
-        self.context = _Context()
-        self.attaches: dict[str, AttachSource] = {}  # customer key -> its attach_source, in the plan being applied
-        self.run = ""
-
-    # -- scheduling ------------------------------------------------------------------------------
 
     def apply(self, plan: Plan) -> ApplyReport:
         """Run every action whose prerequisites succeeded, independent ones concurrently.
 
         Ctrl-C stops scheduling: actions in flight finish and are reported, the rest are skipped.
         """
+        return _Run(self, plan).apply()
+
+
+class _Run:
+    """One apply of one plan: the calls each action makes, and what earlier actions learned."""
+
+    def __init__(self, applier: Applier, plan: Plan) -> None:
+        self.gateway = applier.gateway
+        self.owner = applier.owner
+        self.concurrency = applier.concurrency
+        self.policy = applier.policy
+        self.on_result = applier.on_result
+        self.clock = applier.clock
+        self.plan = plan
+        self.context = _Context()
+        # customer key -> its attach_source, whose token may ride on the create call
         self.attaches = {a.customer_key: a for a in plan.actions if isinstance(a, AttachSource)}
         self.run = str(time.time_ns())  # names this run in the keys of writes that are safe to repeat
+
+    # -- scheduling ------------------------------------------------------------------------------
+
+    def apply(self) -> ApplyReport:
+        plan = self.plan
         started, requests_before = time.monotonic(), self.gateway.request_count
         schedule = _Schedule(plan.actions, on_result=self.on_result)
         pool: Executor = _Inline() if self.concurrency == 1 else ThreadPoolExecutor(self.concurrency)

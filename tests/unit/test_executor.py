@@ -339,3 +339,13 @@ def test_interrupted_apply_reports_what_was_done_and_skips_the_rest() -> None:
     assert report.interrupted
     assert [r.outcome for r in report.results] == [Outcome.DONE, Outcome.SKIPPED, Outcome.SKIPPED]
     assert report.results[1].error == "apply was interrupted"
+
+
+def test_each_apply_of_one_applier_starts_from_what_its_own_plan_says() -> None:
+    gateway = FakeGateway()
+    applier = Applier(gateway, owner="acme", concurrency=1, policy=NO_SLEEP)  # type: ignore[arg-type]
+    create = CreateCustomer(customer_key="alice", changes=(change("email", None, "a@x.io"),))
+    assert applier.apply(Plan(owner="acme", mode="test", actions=(create,))).complete
+    # A later plan whose share waits on a platform customer it does not create learns nothing from the first.
+    report = applier.apply(Plan(owner="acme", mode="test", actions=(share(platform_customer=UNKNOWN),)))
+    assert report.results[0].error == "no platform customer for 'alice'"
