@@ -19,22 +19,18 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from reconcile import config
-from reconcile.connection import SANDBOX_DB, Target, connect, key_mode
+from reconcile import config, session
+from reconcile.connection import SANDBOX_DB, Target, key_mode, open_gateway
 from reconcile.errors import ConfigError, ExitCode, ReconcileError
-from reconcile.executor import Applier
-from reconcile.gateway import Gateway
 from reconcile.importer import DEFAULT_OWNER, check_owner, import_platform, parse_account
 from reconcile.inventory import take_inventory
 from reconcile.model import AdoptBy, DesiredState, Mode
-from reconcile.observe import observe
 from reconcile.plan import Plan
-from reconcile.planner import plan as make_plan
 from reconcile.progress import ApplyProgress
 from reconcile.render import render
 from reconcile.report import ApplyReport, Outcome
 from reconcile.sandbox.command import sandbox_app
-from reconcile.saved_plan import read_plan, recheck, target_of
+from reconcile.saved_plan import read_plan, target_of
 from reconcile.scope import scope
 
 # click's UsageError: typer re-exports only its subclass BadParameter.
@@ -158,16 +154,16 @@ def plan_command(
             raise ReconcileError(f"--format must be text, json or markdown, not '{fmt}'")
         _writable(out, "--out")
         desired = config.load(file)
-        aliases = scope(desired, account, shard)
+        shape = session.PlanOptions(prune=prune, accounts=scope(desired, account, shard), adopt_by=adopt_by)
         target = Target.of(desired)
-        with connect(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
-            gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=DEFAULT_MAX_RPS[desired.mode])
-            plan = _make_plan(gateway, desired, prune=prune, aliases=aliases, adopt_by=adopt_by)
+        rate = DEFAULT_MAX_RPS[target.mode]
+        with open_gateway(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox, max_rps=rate) as gateway:
+            plan = session.plan(desired, gateway, shape)
         masked = redact if redact is not None else fmt == "markdown"
         typer.echo(render(plan, fmt, redact=masked, color=_color(sys.stdout)), nl=False)
         if out is not None:
             out.write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
-        _check_digest(plan, expect_digest, applying=False)
+        session.check_digest(plan, expect_digest, applying=False)
         if plan.conflicts:
             raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); conflicting objects are never touched")
         if detailed_exitcode and plan.has_changes:
@@ -213,30 +209,28 @@ def apply_command(
         else:
             desired = config.load(file)
             target = Target.of(desired)
-        with connect(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
-            rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
-            gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=rate)
+        rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
+        with open_gateway(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox, max_rps=rate) as gateway:
             if desired is not None:
-                aliases = scope(desired, account, shard)
-                plan = _make_plan(gateway, desired, prune=prune, aliases=aliases, adopt_by=adopt_by)
+                shape = session.PlanOptions(prune=prune, accounts=scope(desired, account, shard), adopt_by=adopt_by)
+                plan = session.plan(desired, gateway, shape)
             else:
                 assert saved is not None
-                _refuse_stale(file, recheck(saved, gateway))
+                _refuse_stale(file, session.recheck(saved, gateway))
                 plan = saved
             typer.echo(render(plan, "text", redact=bool(redact), color=_color(sys.stdout)), nl=False)
-            _check_digest(plan, expect_digest, applying=True)
+            session.approve(plan, expect_digest=expect_digest, force=force)
             if not plan.has_changes:
                 _write_report(report, ApplyReport(results=()))  # a pipeline's artifact step finds it either way
                 if plan.conflicts:
                     raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); nothing else to do")
                 return
-            if not force:
-                plan.check_safety()
             _confirm(plan, auto_approve)
             with ApplyProgress(total=len(plan.actions), enabled=_is_tty(sys.stderr)) as progress:
                 workers = concurrency or concurrency_for(rate)
-                applier = Applier(gateway, owner=plan.owner, concurrency=workers, on_result=progress.advance)
-                outcome = applier.apply(plan)
+                outcome = session.apply(
+                    plan, gateway, session.ApplyOptions(concurrency=workers, on_result=progress.advance)
+                )
         _print_report(outcome)
         _write_report(report, outcome)
         if outcome.interrupted:
@@ -275,8 +269,8 @@ def import_command(
         # Import has no file to take the mode from: the key's mode is the file's (_connection checks the key).
         mode = Mode.TEST if sandbox else key_mode(os.environ.get(api_key_env, "").strip()) or Mode.TEST
         target = Target(path="import", mode=mode, accounts=())
-        with connect(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
-            gateway = Gateway(connection.api_key, api_base=connection.api_base, max_rps=DEFAULT_MAX_RPS[mode])
+        rate = DEFAULT_MAX_RPS[mode]
+        with open_gateway(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox, max_rps=rate) as gateway:
             inventory = take_inventory(gateway, list(named) or None)
         shown = str(out) if out else "FILE"
         aliases = {account_id: alias for account_id, alias in named.items() if alias}
@@ -331,24 +325,6 @@ def _refuse_stale(file: Path, stale: list[str]) -> None:
             f"match{'es' if len(stale) == 1 else ''} live state; "
             "nothing was applied; make a new plan"
         )
-
-
-def _make_plan(
-    gateway: Gateway, desired: DesiredState, *, prune: bool, aliases: list[str], adopt_by: AdoptBy | None = None
-) -> Plan:
-    observed = observe(gateway, desired, aliases=aliases)
-    return make_plan(desired, observed, prune=prune, accounts=aliases, adopt_by=adopt_by)
-
-
-def _check_digest(plan: Plan, expected: str | None, *, applying: bool) -> None:
-    """--expect-digest: the plan must be the one a reviewer approved (text shows it as sha256:…)."""
-    if expected is None or expected.strip().removeprefix("sha256:") == plan.digest:
-        return
-    outcome = "; nothing was applied" if applying else ""
-    raise ReconcileError(
-        f"the plan's digest is sha256:{plan.digest}, not the expected {expected.strip()}: the file or the live "
-        f"state changed since that plan was approved{outcome}"
-    )
 
 
 def concurrency_for(max_rps: float) -> int:

@@ -1,4 +1,4 @@
-"""Where a command talks to: the API key (and its mode), the base URL, or an embedded sandbox."""
+"""Where a command talks to: the API key (and its mode), the base URL, or an embedded sandbox; its Gateway."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconcile.errors import ReconcileError
+from reconcile.gateway import Gateway
 from reconcile.model import DesiredState, Mode
 from reconcile.sandbox.server import running_sandbox
 
@@ -62,6 +63,15 @@ def connect(target: Target, *, api_base: str | None, api_key_env: str, sandbox: 
             f"{target.path}: the file says mode: {target.mode.value}, but {api_key_env} is a {mode.value}-mode key"
         )
     yield Connection(api_key=key, api_base=api_base)
+
+
+@contextlib.contextmanager
+def open_gateway(
+    target: Target, *, api_base: str | None, api_key_env: str, sandbox: bool, max_rps: float
+) -> Iterator[Gateway]:
+    """A Gateway to what ``connect`` finds for ``target``, paced under ``max_rps`` (0: no limit)."""
+    with connect(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:
+        yield Gateway(connection.api_key, api_base=connection.api_base, max_rps=max_rps)
 
 
 def key_mode(key: str) -> Mode | None:

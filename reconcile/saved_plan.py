@@ -1,4 +1,4 @@
-"""A plan saved with `plan --out`: read it back, and find what in it is no longer true."""
+"""A plan saved with `plan --out`: read it back, and what it runs against."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from pathlib import Path
 
 from reconcile.connection import Target
 from reconcile.errors import ReconcileError
-from reconcile.gateway import Gateway
 from reconcile.model import Mode
-from reconcile.observe import snapshot
 from reconcile.plan import Plan
-from reconcile.preconditions import stale_actions
 
 
 def read_plan(path: Path) -> Plan:
@@ -35,9 +32,3 @@ def target_of(path: Path, plan: Plan) -> Target:
         raise ReconcileError(f"{path}: unknown mode '{plan.mode}' in the plan") from None
     return Target(path=str(path), mode=mode, accounts=tuple(plan.accounts.values()))
 
-
-def recheck(plan: Plan, gateway: Gateway) -> list[str]:
-    """Observe the plan's accounts again; one line per action whose precondition no longer holds."""
-    platform_objects = {a.object_id for a in plan.actions if a.account is None and a.object_id}
-    observed = snapshot(gateway, owner=plan.owner, accounts=plan.accounts, adopted=platform_objects)
-    return stale_actions(plan, observed)

@@ -1,0 +1,83 @@
+"""The workflow between the CLI and the engine: plan, recheck, approve and apply (octoDNS's Manager).
+
+Each step is a function of its inputs (the desired state or a saved plan, a gateway, options), so
+the CLI only gathers options, prints and picks exit codes, and a test drives a whole run with a
+gateway and options of its own: no pacing, no sleeping between retries, no prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from reconcile import planner
+from reconcile.errors import ReconcileError
+from reconcile.executor import Applier
+from reconcile.gateway import Gateway
+from reconcile.model import AdoptBy, DesiredState
+from reconcile.observe import observe, snapshot
+from reconcile.plan import Plan
+from reconcile.preconditions import stale_actions
+from reconcile.report import ActionResult, ApplyReport
+from reconcile.retry import RetryPolicy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanOptions:
+    """What shapes a plan when it is made (a saved plan carries their effect, not the options)."""
+
+    prune: bool = False  # unshare copies we own that the file no longer declares
+    accounts: Sequence[str] | None = None  # the account aliases the run covers; None: every declared account
+    adopt_by: AdoptBy | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyOptions:
+    concurrency: int = 16  # actions in flight at once
+    policy: RetryPolicy | None = None  # None: the default backoff
+    on_result: Callable[[ActionResult], None] | None = None  # told of each action as it finishes
+
+
+def plan(desired: DesiredState, gateway: Gateway, options: PlanOptions | None = None) -> Plan:
+    """Observe what the plan depends on, then diff the desired state against it."""
+    options = options or PlanOptions()
+    observed = observe(gateway, desired, aliases=options.accounts)
+    return planner.plan(desired, observed, prune=options.prune, accounts=options.accounts, adopt_by=options.adopt_by)
+
+
+def recheck(saved: Plan, gateway: Gateway) -> list[str]:
+    """Observe a saved plan's accounts again; one line per action whose precondition no longer holds."""
+    platform_objects = {a.object_id for a in saved.actions if a.account is None and a.object_id}
+    observed = snapshot(gateway, owner=saved.owner, accounts=saved.accounts, adopted=platform_objects)
+    return stale_actions(saved, observed)
+
+
+def check_digest(plan: Plan, expected: str | None, *, applying: bool) -> None:
+    """The plan must be the one a reviewer approved (``expected``, with or without ``sha256:``), if one is named."""
+    if expected is None or expected.strip().removeprefix("sha256:") == plan.digest:
+        return
+    outcome = "; nothing was applied" if applying else ""
+    raise ReconcileError(
+        f"the plan's digest is sha256:{plan.digest}, not the expected {expected.strip()}: the file or the live "
+        f"state changed since that plan was approved{outcome}"
+    )
+
+
+def approve(plan: Plan, *, expect_digest: str | None = None, force: bool = False) -> None:
+    """Raise unless ``plan`` may be applied: the approved digest, when one is named, and safe unless forced."""
+    check_digest(plan, expect_digest, applying=True)
+    if not force:
+        plan.check_safety()
+
+
+def apply(plan: Plan, gateway: Gateway, options: ApplyOptions | None = None) -> ApplyReport:
+    """Make an approved plan's changes (see ``approve``); what was done, failed or skipped."""
+    options = options or ApplyOptions()
+    applier = Applier(
+        gateway,
+        owner=plan.owner,
+        concurrency=options.concurrency,
+        policy=options.policy,
+        on_result=options.on_result,
+    )
+    return applier.apply(plan)
