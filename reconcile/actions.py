@@ -236,7 +236,7 @@ class RotateSource(CopyAction):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unshare(CopyAction):
-    """Delete a copy we own that the file no longer declares (--prune)."""
+    """Delete a copy we own that the file no longer declares (--prune), or a second copy of a declared pair."""
 
     KIND = ActionKind.UNSHARE
     ORDER = 6
@@ -246,6 +246,7 @@ class Unshare(CopyAction):
 
     platform_customer: str | None  # as the copy's metadata names it
     copy: str
+    duplicate_of: str | None = None  # the pair's copy that is kept, when this one is a second copy of it
 
     @property
     def object_id(self) -> str:

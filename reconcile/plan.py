@@ -181,7 +181,7 @@ def action_to_json(action: Action) -> dict[str, Any]:
             platform_customer, source, strategy = action.platform_customer, action.source, action.strategy
         case _:
             assert_never(action)
-    return {
+    entry = {
         "id": action.id,
         "action": action.kind.value,
         "customer_key": action.customer_key,
@@ -194,6 +194,9 @@ def action_to_json(action: Action) -> dict[str, Any]:
         "changes": {c.field: [c.before, _shown(c.after)] for c in action.changes},
         "after": list(action.after),
     }
+    if isinstance(action, Unshare) and action.duplicate_of:
+        entry["duplicate_of"] = action.duplicate_of  # only then: every other entry keeps its exact bytes
+    return entry
 
 
 def action_from_json(data: Mapping[str, Any]) -> Action:
@@ -256,6 +259,7 @@ def action_from_json(data: Mapping[str, Any]) -> Action:
                 account_id=_required(data, "account_id"),
                 platform_customer=data.get("platform_customer"),
                 copy=_required(data, "object_id"),
+                duplicate_of=data.get("duplicate_of"),
             )
         case ActionKind.ADOPT:
             return Adopt(

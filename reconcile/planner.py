@@ -258,7 +258,9 @@ class _Planner:
     def _plan_copy(self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide) -> None:
         platform_id = side.customer.id if side.customer else None
         copies = [c for c in self._ours(share, spec.key) if platform_id and c.platform_customer == platform_id]
-        copy = min(copies, key=lambda c: (c.created, c.id)) if copies else None
+        copy = min(copies, key=_keeper_first) if copies else None
+        if copy is not None:
+            self._plan_duplicates(spec, share, copy, copies)
         foreign = [
             c
             for c in self._on(share).by_platform.get(platform_id or "", ())
@@ -324,6 +326,23 @@ class _Planner:
                     strategy=spec.strategy,
                     changes=_rotation(copy, side.source, spec.strategy),
                     after=side.after if side.source is UNKNOWN else (),
+                )
+            )
+
+    def _plan_duplicates(self, spec: CustomerSpec, share: ShareSpec, keep: Customer, copies: list[Customer]) -> None:
+        """A second copy of ours for one pair, however it arose, is removed: it is a change, not a warning."""
+        for duplicate in copies:
+            if duplicate.id == keep.id:
+                continue
+            self.claimed.add(duplicate.id)
+            self.actions.append(
+                Unshare(
+                    customer_key=spec.key,
+                    account=share.alias,
+                    account_id=share.account_id,
+                    platform_customer=duplicate.platform_customer,
+                    copy=duplicate.id,
+                    duplicate_of=keep.id,
                 )
             )
 
@@ -517,6 +536,12 @@ class _Planner:
             on_account = self.observed.accounts.get(self.desired.accounts[alias], ())
             held[alias] = sum(1 for c in on_account if c.owner == self.desired.owner)
         return held
+
+
+def _keeper_first(copy: Customer) -> tuple[bool, int, str]:
+    """Which of a pair's copies is kept: one that holds a card, then the oldest."""
+    has_card = bool(copy.default_source or copy.default_payment_method)
+    return (not has_card, copy.created, copy.id)
 
 
 def _platform_source(platform: Customer | None, strategy: Strategy) -> str | None:

@@ -179,11 +179,14 @@ class _Subject:
     ids: tuple[str, ...]  # what a reviewer needs to find the objects: account, then the customer changed
     token: str | None = None  # attach_source: the test token attached
     strategy: Strategy | None = None  # how the payment source is cloned, for the actions that clone one
+    duplicate_of: str | None = None  # unshare of a second copy: the copy that is kept
 
 
 def _subject(action: Action) -> _Subject:
     match action:
-        case CreateCustomer() | UpdateCustomer() | UpdateShare() | Unshare() | Adopt():
+        case Unshare():
+            return _Subject("@", _present(action.account_id, action.object_id), duplicate_of=action.duplicate_of)
+        case CreateCustomer() | UpdateCustomer() | UpdateShare() | Adopt():
             return _Subject("@", _present(action.account_id, action.object_id))
         case AttachSource():
             return _Subject("@", _present(action.object_id), token=action.source)
@@ -283,6 +286,8 @@ def _text_subject(action: Action) -> str:
         subject += f": {_plain(parts.token)}"
     if parts.strategy:
         subject += f" via {_plain(parts.strategy.value)}"
+    if parts.duplicate_of:
+        subject += f": duplicate of {_plain(parts.duplicate_of)}"
     return subject
 
 
@@ -361,6 +366,8 @@ def _md_subject(action: Action) -> str:
         subject += f": {_code(parts.token)}"
     if parts.strategy:
         subject += f" via {_md_text(parts.strategy.value)}"
+    if parts.duplicate_of:
+        subject += f": duplicate of {_code(parts.duplicate_of)}"
     return subject
 
 

@@ -229,3 +229,34 @@ def test_copy_deleted_again_and_again_is_made_again_every_time(
         assert requests["POST /v1/customers"] == deletion + 1
         assert requests["GET /v1/customers/{customer}"] == deletion
     assert sorted(by_key(customers(stripe_client, COFFEE))) == ["alice", "bob"]
+
+
+def test_a_second_copy_made_by_hand_fails_the_drift_check_and_apply_removes_it(
+    reconcile: Reconcile, marketplace: Path, stripe_client: stripe.StripeClient, sandbox: Any
+) -> None:
+    assert reconcile("apply", marketplace, "--auto-approve").exit_code == 0
+    original = by_key(customers(stripe_client, COFFEE))["bob"]
+    # Someone re-runs the old curl script: a second customer with the same fields and ownership metadata.
+    token = stripe_client.v1.tokens.create(
+        {"customer": original.metadata["reconcile_platform_customer"]}, {"stripe_account": COFFEE}
+    )
+    fields = {name: original[name] for name in ("email", "name", "phone")}
+    second = stripe_client.v1.customers.create(
+        {**fields, "source": token.id, "metadata": original.metadata.to_dict()}, {"stripe_account": COFFEE}
+    )
+
+    planned = reconcile("plan", marketplace, "--format", "json", "--detailed-exitcode")
+    assert planned.exit_code == 2  # without --prune: a duplicate is a change, not a warning
+    (action,) = json.loads(planned.stdout)["actions"]
+    assert action["action"] == "unshare"
+    # Both hold a card; the older is kept (made in the same second: the smaller id).
+    assert {action["object_id"], action["duplicate_of"]} == {original.id, second.id}
+    text = reconcile("plan", marketplace).stdout
+    assert f"({COFFEE}, {action['object_id']}): duplicate of {action['duplicate_of']}" in text
+
+    sandbox.reset_stats()
+    assert reconcile("apply", marketplace, "--auto-approve").exit_code == 0
+    assert writes(sandbox.stats()) == {"DELETE /v1/customers/{customer}": 1}
+    left = [c.id for c in customers(stripe_client, COFFEE) if c.metadata.to_dict().get("reconcile_key") == "bob"]
+    assert left == [action["duplicate_of"]]
+    assert reconcile("plan", marketplace, "--detailed-exitcode").exit_code == 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pytest
 
-from reconcile.actions import UNKNOWN, Action, ActionKind
+from reconcile.actions import UNKNOWN, Action, ActionKind, Unshare
 from reconcile.model import (
     KEY_KEY,
     OWNER_KEY,
@@ -689,16 +690,31 @@ def _duplicates() -> ObservedState:
     return observed(ALICE_PLATFORM, bookshop=(newer, oldest), coffee=(ALICE_COFFEE,))
 
 
-def test_duplicate_copies_keep_the_oldest_and_are_kept_without_prune() -> None:
+def test_a_second_copy_of_a_pair_is_unshared_without_prune_keeping_the_oldest() -> None:
+    # However it arose, a duplicate is a change to make, so a drift check fails on it.
     result = plan(desired(ALICE), _duplicates())
-    assert result.actions == ()  # the oldest copy matches; the newer one is not compared
-    assert result.warnings == ("1 undeclared copy is kept (use --prune to unshare)",)
+    assert summary(result) == ["unshare:alice@bookshop"]
+    (unshare,) = result.actions
+    assert isinstance(unshare, Unshare)
+    assert (unshare.copy, unshare.duplicate_of) == ("cus_BookshopAlice01", "cus_BookshopAlice02")
+    assert result.warnings == ()  # not also reported as an undeclared copy
 
 
-def test_duplicate_copies_other_than_the_oldest_are_unshared_with_prune() -> None:
+def test_a_second_copy_is_unshared_once_with_prune() -> None:
     result = plan(desired(ALICE), _duplicates(), prune=True)
     assert summary(result) == ["unshare:alice@bookshop"]
     assert result.actions[0].object_id == "cus_BookshopAlice01"
+
+
+def test_the_copy_that_holds_a_card_is_kept_over_an_older_one_without() -> None:
+    older_without_card = copy("cus_BookshopAlice01", "alice", of="cus_PlatformAlice00", created=1, **ALICE_FIELDS)
+    newer_with_card = replace(
+        copy("cus_BookshopAlice02", "alice", of="cus_PlatformAlice00", created=2, **ALICE_FIELDS),
+        default_source="card_copy",
+    )
+    state = observed(ALICE_PLATFORM, bookshop=(older_without_card, newer_with_card), coffee=(ALICE_COFFEE,))
+    unshares = [a for a in plan(desired(ALICE), state).actions if isinstance(a, Unshare)]
+    assert [(a.copy, a.duplicate_of) for a in unshares] == [("cus_BookshopAlice01", "cus_BookshopAlice02")]
 
 
 def test_duplicate_copies_with_the_same_created_time_keep_the_smallest_id() -> None:
