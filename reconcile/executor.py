@@ -68,6 +68,9 @@ INSTRUMENT_PARAMS = frozenset({"source", "payment_method"})
 # How far back (seconds) to look for the create behind a key another request used: Stripe keeps
 # keys for 24 hours; an hour more covers clock skew.
 KEY_LIFETIME = 25 * 3600
+# How far back to look for a create that failed with a stored 500 but wrote part of its work anyway:
+# it would have been made during that very request; ten minutes cover clock skew.
+FAILED_WRITE_WINDOW = 600
 
 
 class ActionFailed(Exception):
@@ -408,7 +411,14 @@ class _Run:
         except _Mismatched:
             # Another request (an apply of another revision of the file) holds this key: the
             # customer it made, if it made one, is ours by its metadata.
-            found = self._find_ours(account, match)
+            found = self._find_ours(account, match, since=int(self.clock()) - KEY_LIFETIME)
+            if found is None:
+                raise
+            return found
+        except _StoredFailure:
+            # Stripe kept a 500 for this key: nothing should exist under it, but a write that failed
+            # half-way is looked for before the next key makes another.
+            found = self._find_ours(account, match, since=int(self.clock()) - FAILED_WRITE_WINDOW)
             if found is None:
                 raise
             return found
@@ -421,9 +431,8 @@ class _Run:
         live = self._read(partial(self.gateway.retrieve_customer, account, written.id))
         return live is not None and all(live.metadata.get(k) == v for k, v in match.items())
 
-    def _find_ours(self, account: str | None, match: Mapping[str, str]) -> _Made | None:
-        """The customer carrying ``match`` made while its key can still be held (the last 25 hours)."""
-        since = int(self.clock()) - KEY_LIFETIME
+    def _find_ours(self, account: str | None, match: Mapping[str, str], *, since: int) -> _Made | None:
+        """The oldest customer carrying ``match`` made at ``since`` or later."""
         after: str | None = None
         while True:
             page, more = with_retries(
@@ -443,8 +452,9 @@ class _Run:
 
         Transient failures (429, 409 in flight, connection errors, a fresh 5xx) are retried with the
         same key: a 5xx may hide a committed write whose answer was lost, and only the key's replay
-        tells. Raises _Stale when the key is spent: its stored answer is a failure (a replayed 5xx), or,
-        for a request carrying a token or clone we made, Stripe says it is spent or gone; _Mismatched
+        tells. Raises _StoredFailure when the key's stored answer is a failure (a replayed 5xx, or one
+        Stripe says not to retry); _Stale when, for a request carrying a token or clone we made, Stripe
+        says it is spent or gone; _Mismatched
         when another request's parameters are stored under it. ActionFailed when the answer stays
         unknown (retries ran out on fresh 5xx): moving to another key then could write twice.
         """
@@ -452,8 +462,9 @@ class _Run:
             return with_retries(lambda: send(key), self.policy)
         except ApiFailure as failure:
             if failure.status is not None and failure.status >= 500:
-                if failure.replayed:
-                    raise _Stale(failure) from None
+                # Replayed, or flagged by Stripe as not worth retrying (its idempotency layer kept it).
+                if failure.replayed or failure.should_retry is False:
+                    raise _StoredFailure(failure) from None
                 raise ActionFailed(
                     f"{failure.message} (the outcome is unknown after {self.policy.attempts} tries; "
                     "apply again to finish: the same idempotency key will tell)",
@@ -535,6 +546,10 @@ class _Unusable(Exception):
 
 class _Stale(_Unusable):
     """The key's stored answer cannot be used (a stored failure, a deleted object, a spent token)."""
+
+
+class _StoredFailure(_Stale):
+    """The key's stored answer is a failure (a 5xx Stripe kept): the write did not happen under it."""
 
 
 class _Mismatched(_Stale):

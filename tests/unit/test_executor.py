@@ -7,6 +7,7 @@ sandbox in tests/integration.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -163,13 +164,29 @@ def test_server_error_on_a_token_is_resolved_by_the_same_key_not_a_new_one() -> 
     assert keys_of(gateway) == [["1", "instrument"], ["1", "instrument"], ["1", "customer"]]
 
 
-def test_stored_server_error_moves_to_the_next_key() -> None:
-    # A replayed 500 is the answer Stripe keeps for the key: nothing was made under it, by anyone.
+@pytest.mark.parametrize(
+    "stored",
+    [STORED_SERVER_ERROR, replace(SERVER_ERROR, should_retry=False)],
+    ids=["replayed", "stripe-should-retry-false"],
+)
+def test_stored_server_error_moves_to_the_next_key(stored: ApiFailure) -> None:
+    # A 500 Stripe kept for the key is its answer for everyone: nothing was made under it. A copy it
+    # made half-way would carry our metadata: it is looked for first (recent customers only).
     gateway = FakeGateway()
-    gateway.script("create_customer", STORED_SERVER_ERROR)
+    gateway.script("create_customer", stored)
     report = run(gateway, share())
     assert report.complete
     assert keys_of(gateway) == [["1", "instrument"], ["1", "customer"], ["2", "instrument"], ["2", "customer"]]
+    assert gateway.operations().count("list_customers") == 1
+
+
+def test_a_create_that_failed_half_way_is_found_not_made_again() -> None:
+    gateway = FakeGateway()
+    gateway.script("create_customer", STORED_SERVER_ERROR)
+    gateway.recent = [Customer(id="cus_half_written", fields=Fields(metadata=frozen_map(OURS)))]
+    report = run(gateway, share())
+    assert report.results[0].object_id == "cus_half_written"
+    assert keys_of(gateway) == [["1", "instrument"], ["1", "customer"]]
 
 
 def test_unknown_outcome_fails_the_action_rather_than_risk_a_second_copy() -> None:
