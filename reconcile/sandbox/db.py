@@ -1,4 +1,9 @@
-"""The SQLite side of the store: schema, one connection behind a lock, objects kept as JSON text."""
+"""The SQLite side of the store: schema, one connection behind a lock, objects kept as JSON text.
+
+Every write to `objects` goes through `insert`, `save` or `delete`, which note the object's state before
+and after in the transaction's journal; a `ChangeListener` sees the journal just before the commit (to write
+what follows from it in the same transaction) and, if it asks, is told after the commit.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import ApiError
 
@@ -106,6 +111,45 @@ class SavedAnswer:
     request_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One object's state change in a transaction: where it lives, and its JSON before and after."""
+
+    kind: str
+    account: str
+    livemode: bool
+    before: JSON | None  # None: the transaction made the object
+    after: JSON
+    deleted: bool  # the transaction deleted it
+
+
+class ChangeListener(Protocol):
+    """Told of the objects each transaction changed before it commits (to write more in it); if it says
+    so, told again after the commit."""
+
+    def record(self, db: sqlite3.Connection, changes: list[Change]) -> bool: ...
+
+    def committed(self) -> None: ...
+
+
+@dataclass(slots=True)
+class _Touched:
+    """An object the open transaction wrote: JSON texts, parsed only if the transaction commits."""
+
+    kind: str
+    account: str
+    livemode: bool
+    before: str | None
+    was_deleted: bool
+    after: str
+    deleted: bool
+
+    def change(self) -> Change:
+        before = None if self.before is None else json.loads(self.before)
+        deleted = self.deleted and not self.was_deleted
+        return Change(self.kind, self.account, self.livemode, before, json.loads(self.after), deleted)
+
+
 class Unset:
     """The type of UNSET: "leave this column or field as it is" where None means "set it to null"."""
 
@@ -130,23 +174,38 @@ class Database:
             self._db.execute("PRAGMA synchronous=NORMAL")  # survives a crash of this process, not of the OS
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        self._journal: dict[str, _Touched] | None = None  # objects written by the open transaction
+        self._listener: ChangeListener | None = None
 
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._db.close()
 
+    def listen(self, listener: ChangeListener) -> None:
+        """Show every transaction's changes to `listener` (one listener: the event log)."""
+        self._listener = listener
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """The connection inside one transaction: committed on success, rolled back on any error."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
+            self._journal = {}
+            tell_after = False
             try:
                 yield self._db
+                if self._journal and self._listener is not None:
+                    changes = [touched.change() for touched in self._journal.values()]
+                    tell_after = self._listener.record(self._db, changes)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._journal = None
             self._db.execute("COMMIT")
+        if tell_after and self._listener is not None:
+            self._listener.committed()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -179,6 +238,7 @@ class Database:
         expires: float | None = None,
     ) -> None:
         """Store a new object."""
+        text = dumps(obj)
         db.execute(
             "INSERT INTO objects (id, kind, account, livemode, parent, created, email, expires, json) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -191,9 +251,11 @@ class Database:
                 obj.get("created", int(time.time())),
                 obj.get("email") if kind == "customer" else None,
                 expires,
-                dumps(obj),
+                text,
             ),
         )
+        if self._journal is not None:
+            self._journal[obj["id"]] = _Touched(kind, scope.account, scope.livemode, None, False, text, False)
 
     def save(
         self,
@@ -205,8 +267,10 @@ class Database:
         deleted: bool | None = None,
     ) -> None:
         """Store an object's new state (and, when given, its attachment, spent or deleted flags)."""
+        text = dumps(obj)
+        self._note(db, obj["id"], text, deleted)
         sets: list[str] = ["json = ?", "email = CASE kind WHEN 'customer' THEN ? ELSE email END"]
-        args: list[object] = [dumps(obj), obj.get("email")]
+        args: list[object] = [text, obj.get("email")]
         if not isinstance(parent, Unset):
             sets.append("parent = ?")
             args.append(parent)
@@ -217,6 +281,38 @@ class Database:
             sets.append("deleted = ?")
             args.append(deleted)
         db.execute(f"UPDATE objects SET {', '.join(sets)} WHERE id = ?", (*args, obj["id"]))
+
+    def delete(self, db: sqlite3.Connection, object_id: str) -> None:
+        """Mark an object deleted; it stays readable (a deleted customer answers `deleted: true`)."""
+        row = db.execute("SELECT json FROM objects WHERE id = ?", (object_id,)).fetchone()
+        self.save(db, load(row), deleted=True)
+
+    def children(self, db: sqlite3.Connection, parent: str, kind: str) -> list[JSON]:
+        """The live objects of a kind attached to a parent (a customer's cards or PaymentMethods), oldest first."""
+        rows = db.execute(
+            "SELECT json FROM objects WHERE parent = ? AND kind = ? AND deleted = 0 ORDER BY seq", (parent, kind)
+        ).fetchall()
+        return [load(row) for row in rows]
+
+    def _note(self, db: sqlite3.Connection, object_id: str, text: str, deleted: bool | None) -> None:
+        """Journal an object's new state, keeping the state it had when the transaction first touched it."""
+        if self._journal is None:
+            return
+        touched = self._journal.get(object_id)
+        if touched is None:
+            row = db.execute(
+                "SELECT kind, account, livemode, deleted, json FROM objects WHERE id = ?", (object_id,)
+            ).fetchone()
+            if row is None:
+                return
+            before, was_deleted = str(row["json"]), bool(row["deleted"])
+            touched = _Touched(
+                row["kind"], row["account"], bool(row["livemode"]), before, was_deleted, before, was_deleted
+            )
+            self._journal[object_id] = touched
+        touched.after = text
+        if deleted is not None:
+            touched.deleted = deleted
 
     def page(
         self,

@@ -57,6 +57,11 @@ class Store:
         """Close the database."""
         self._db.close()
 
+    @property
+    def database(self) -> Database:
+        """The database, for what works beside the rules (the event log, the webhook worker)."""
+        return self._db
+
     def _platform_id(self) -> str:
         with self._db.transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'platform'").fetchone()
@@ -193,12 +198,10 @@ class Store:
         """Delete a customer: its sources go with it and its PaymentMethods are detached."""
         with self._db.transaction() as db:
             self._live_customer(db, scope, customer_id, "id", 404)
-            db.execute("UPDATE objects SET deleted = 1 WHERE id = ?", (customer_id,))
-            db.execute("UPDATE objects SET deleted = 1 WHERE parent = ? AND kind = 'card'", (customer_id,))
-            for row in db.execute(
-                "SELECT json FROM objects WHERE parent = ? AND kind = 'payment_method'", (customer_id,)
-            ).fetchall():
-                payment_method = json.loads(row[0])
+            self._db.delete(db, customer_id)
+            for card in self._db.children(db, customer_id, "card"):
+                self._db.delete(db, card["id"])
+            for payment_method in self._db.children(db, customer_id, "payment_method"):
                 payment_method["customer"] = None
                 self._db.save(db, payment_method, parent=None, spent=True)
         self._wrote()
@@ -343,7 +346,7 @@ class Store:
         return row
 
     def _delete_card(self, db: sqlite3.Connection, customer: JSON, card_id: str) -> None:
-        db.execute("UPDATE objects SET deleted = 1 WHERE id = ?", (card_id,))
+        self._db.delete(db, card_id)
         changed = False
         if customer["default_source"] == card_id:
             newest = db.execute(
