@@ -21,16 +21,17 @@ from typing import Any, Protocol
 from . import routes
 from .db import SavedAnswer, Scope, dumps
 from .errors import API_ERROR, IDEMPOTENCY_ERROR, INVALID_REQUEST, ApiError, bad_param
+from .events import request_context
 from .forms import Form, decode, pairs
 from .ids import is_account_id, new_id
 from .limits import Fault, Faults, RateLimiter
+from .shapes import API_VERSION
 from .stats import PLATFORM, Stats
 from .store import AccountNotConnected, Store
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_KEY = "sk_test_sandbox"
-STRIPE_VERSION = "2026-10-28.endive"  # the version the shapes follow, echoed when a client sends none
 ADMIN_PREFIX = "/_sandbox/"
 _KEY_PREFIX = re.compile(r"(sk|rk|pk)_(test|live)_")
 _JSON = "application/json"
@@ -195,7 +196,7 @@ class _Exchange:
         except ApiError as error:
             reply = error_reply(error)
         self._delay()
-        reply.headers.append(("Stripe-Version", request.headers.get("Stripe-Version") or STRIPE_VERSION))
+        reply.headers.append(("Stripe-Version", request.headers.get("Stripe-Version") or API_VERSION))
         self.app.stats.record(operation, self.account, reply.status, *self.events)
         return reply
 
@@ -281,7 +282,10 @@ class _Exchange:
             reply = error_reply(_fault())
             return reply, reply
         try:
-            reply = Reply(200, route.handler(call))
+            # Events the handler's changes record name this request (and the key it carried, on a POST).
+            key_header = self.request.headers.get("Idempotency-Key") if self.request.method == "POST" else None
+            with request_context(self.request_id, key_header):
+                reply = Reply(200, route.handler(call))
             kept: Reply | None = reply
         except AccountNotConnected as refused:
             reply = error_reply(_account_invalid(key, refused.account_id))

@@ -1,8 +1,8 @@
 """The SQLite side of the store: schema, one connection behind a lock, objects kept as JSON text.
 
 Every write to `objects` goes through `insert`, `save` or `delete`, which note the object's state before
-and after in the transaction's journal; a `ChangeListener` sees the journal just before the commit (to write
-what follows from it in the same transaction) and, if it asks, is told after the commit.
+and after in the transaction's journal; a `ChangeListener` sees the journal just before the commit (the
+event log turns it into Stripe events in the same transaction) and is told after the commit.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,6 +59,40 @@ CREATE TABLE IF NOT EXISTS idempotency (
     request_id TEXT NOT NULL,
     PRIMARY KEY (account, livemode, key)
 );
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,       -- the account whose object changed (the platform or a connected account)
+    livemode INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    pending INTEGER NOT NULL,    -- pending_webhooks, also kept in the JSON
+    json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_scope ON events (account, livemode, seq);
+CREATE TABLE IF NOT EXISTS webhook_endpoints (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    livemode INTEGER NOT NULL,
+    connect INTEGER NOT NULL,    -- receives connected accounts' events (1) or the platform's (0)
+    created INTEGER NOT NULL,
+    secret TEXT NOT NULL,        -- kept out of the JSON: Stripe shows it only in the answer to the create
+    deleted INTEGER NOT NULL DEFAULT 0,
+    json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    state TEXT NOT NULL,         -- pending | delivered | failed | refused | cancelled
+    created REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL,
+    last_status INTEGER,         -- the receiver's last HTTP status (NULL: no answer)
+    last_error TEXT,
+    UNIQUE (event, endpoint)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt, seq);
 """
 
 JSON = dict[str, Any]
@@ -150,6 +184,25 @@ class _Touched:
         return Change(self.kind, self.account, self.livemode, before, json.loads(self.after), deleted)
 
 
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """The filters of `GET /v1/events`."""
+
+    type_pattern: str | None = None  # one type, `*` matching any characters
+    types: tuple[str, ...] = ()
+    created: Mapping[str, int] = field(default_factory=dict)  # gt, gte, lt, lte
+    delivery_success: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivingEndpoint:
+    """What recording an event needs to know of an enabled webhook endpoint."""
+
+    id: str
+    livemode: bool
+    enabled_events: tuple[str, ...]
+
+
 class Unset:
     """The type of UNSET: "leave this column or field as it is" where None means "set it to null"."""
 
@@ -176,6 +229,8 @@ class Database:
         self._db.executescript(_SCHEMA)
         self._journal: dict[str, _Touched] | None = None  # objects written by the open transaction
         self._listener: ChangeListener | None = None
+        # The enabled endpoints of each kind, read once and kept until an endpoint changes (every write records).
+        self._receiving: dict[bool, list[ReceivingEndpoint]] = {}
 
     def close(self) -> None:
         """Close the connection."""
@@ -372,6 +427,135 @@ class Database:
         """Drop idempotency answers older than 24 hours."""
         with self.read() as db:
             db.execute("DELETE FROM idempotency WHERE created <= ?", (time.time() - IDEMPOTENCY_TTL,))
+
+
+    # ------------------------------------------------------------------ events
+
+    def insert_event(self, db: sqlite3.Connection, account: str, event: JSON) -> None:
+        """Store a new event of an account."""
+        db.execute(
+            "INSERT INTO events (id, account, livemode, type, created, pending, json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                event["id"],
+                account,
+                event["livemode"],
+                event["type"],
+                event["created"],
+                event["pending_webhooks"],
+                dumps(event),
+            ),
+        )
+
+    def event(self, scope: Scope, event_id: str) -> str | None:
+        """An event of the scope's account and mode, as stored."""
+        with self.read() as db:
+            row = db.execute(
+                "SELECT json FROM events WHERE id = ? AND account = ? AND livemode = ?",
+                (event_id, scope.account, scope.livemode),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def events_page(self, scope: Scope, page: Page, query: EventQuery, missing: Callable[[str], ApiError]) -> Listing:
+        """A page of the scope's events, newest first, filtered as `query` says."""
+        where = "account = ? AND livemode = ?"
+        args: tuple[object, ...] = (scope.account, scope.livemode)
+        if query.type_pattern is not None:
+            # Event types are lower-case words and dots: GLOB's only special character here is the `*`.
+            where, args = where + " AND type GLOB ?", (*args, query.type_pattern)
+        if query.types:
+            marks = ", ".join("?" * len(query.types))
+            where, args = where + f" AND type IN ({marks})", (*args, *query.types)
+        for name, bound in query.created.items():
+            where, args = where + f" AND created {_OPERATORS[name]} ?", (*args, bound)
+        if query.delivery_success is not None:
+            where += " AND pending = 0" if query.delivery_success else " AND pending > 0"
+        cursor = ("account = ? AND livemode = ?", (scope.account, scope.livemode), missing)
+        rows, has_more = self.page("events", where, args, page, cursor)
+        return Listing([row[0] for row in rows], has_more)
+
+    # ------------------------------------------------------------------ webhook endpoints
+
+    def insert_endpoint(self, endpoint: JSON, *, connect: bool, secret: str) -> None:
+        """Store a new webhook endpoint (its secret beside the JSON, not in it)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO webhook_endpoints (id, livemode, connect, created, secret, json) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (endpoint["id"], endpoint["livemode"], connect, endpoint["created"], secret, dumps(endpoint)),
+            )
+            self._receiving.clear()
+
+    def endpoint(self, livemode: bool, endpoint_id: str) -> JSON | None:
+        """A webhook endpoint of this mode that is not deleted."""
+        with self.read() as db:
+            row = db.execute(
+                "SELECT json FROM webhook_endpoints WHERE id = ? AND livemode = ? AND deleted = 0",
+                (endpoint_id, livemode),
+            ).fetchone()
+        return None if row is None else load(row)
+
+    def save_endpoint(self, endpoint: JSON) -> None:
+        """Store a webhook endpoint's new state."""
+        with self.transaction() as db:
+            db.execute("UPDATE webhook_endpoints SET json = ? WHERE id = ?", (dumps(endpoint), endpoint["id"]))
+            self._receiving.clear()
+
+    def delete_endpoint(self, endpoint_id: str) -> None:
+        """Delete a webhook endpoint: what it has still to receive is cancelled (Stripe stops retrying)."""
+        with self.transaction() as db:
+            db.execute("UPDATE webhook_endpoints SET deleted = 1 WHERE id = ?", (endpoint_id,))
+            self._receiving.clear()
+            for row in db.execute(
+                "SELECT seq FROM deliveries WHERE endpoint = ? AND state = 'pending'", (endpoint_id,)
+            ).fetchall():
+                self._finish_delivery(db, row[0], "cancelled", still_pending=False)
+
+    def endpoints_page(self, livemode: bool, page: Page, missing: Callable[[str], ApiError]) -> Listing:
+        """A page of the mode's webhook endpoints, newest first."""
+        cursor = ("livemode = ?", (livemode,), missing)
+        rows, has_more = self.page("webhook_endpoints", "livemode = ? AND deleted = 0", (livemode,), page, cursor)
+        return Listing([row[0] for row in rows], has_more)
+
+    def receiving_endpoints(self, db: sqlite3.Connection, *, connect: bool) -> list[ReceivingEndpoint]:
+        """The enabled webhook endpoints of one kind (Connect or account), for the events being recorded."""
+        cached = self._receiving.get(connect)
+        if cached is not None:
+            return cached
+        rows = db.execute(
+            "SELECT id, livemode, json FROM webhook_endpoints WHERE connect = ? AND deleted = 0 ORDER BY seq",
+            (connect,),
+        ).fetchall()
+        endpoints = []
+        for row in rows:
+            endpoint = load(row)
+            if endpoint["status"] == "enabled":
+                endpoints.append(ReceivingEndpoint(row["id"], bool(row["livemode"]), tuple(endpoint["enabled_events"])))
+        self._receiving[connect] = endpoints
+        return endpoints
+
+    # ------------------------------------------------------------------ deliveries
+
+    def insert_delivery(self, db: sqlite3.Connection, event_id: str, endpoint_id: str, due: float) -> None:
+        """Queue an event for an endpoint, first attempt at `due` (Unix time)."""
+        db.execute(
+            "INSERT INTO deliveries (event, endpoint, state, created, next_attempt) VALUES (?, ?, 'pending', ?, ?)",
+            (event_id, endpoint_id, due, due),
+        )
+
+    def _finish_delivery(self, db: sqlite3.Connection, seq: int, state: str, *, still_pending: bool) -> None:
+        event_id = db.execute("SELECT event FROM deliveries WHERE seq = ?", (seq,)).fetchone()[0]
+        db.execute("UPDATE deliveries SET state = ? WHERE seq = ?", (state, seq))
+        if still_pending:
+            return  # an event never delivered stays counted in its pending_webhooks
+        row = db.execute("SELECT json FROM events WHERE id = ?", (event_id,)).fetchone()
+        event = load(row)
+        event["pending_webhooks"] -= 1
+        db.execute(
+            "UPDATE events SET pending = ?, json = ? WHERE id = ?", (event["pending_webhooks"], dumps(event), event_id)
+        )
+
+
+_OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 def _answer_fields(answer: SavedAnswer) -> tuple[str, int, str, str]:

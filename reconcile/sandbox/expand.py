@@ -51,6 +51,8 @@ _FIELDS: dict[str, dict[str, tuple[str, str | None]]] = {
         **{name: (EMBEDDED, None) for name in sorted(_PAYMENT_METHOD_DETAILS)},
     },
     "token": {"card": (EMBEDDED, "card"), "bank_account": (EMBEDDED, None)},
+    "event": {"data": (EMBEDDED, None), "request": (EMBEDDED, None)},
+    "webhook_endpoint": {},
     "account": {
         name: (EMBEDDED, None)
         for name in [

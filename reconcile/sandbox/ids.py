@@ -8,8 +8,9 @@ import re
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 # Lengths of the part after the prefix, as Stripe's own ids have them
-# (cus_Oaxlz8kB0PJWGa, card_1NnlpRGPxmnHQRkJ2ri4g13j, acct_1Nnlp9GPxmnHQRkJ, req_4YTbrzQTpySHjX).
-_LENGTHS = {"cus": 14, "card": 24, "tok": 24, "pm": 24, "acct": 16, "req": 14}
+# (cus_Oaxlz8kB0PJWGa, card_1NnlpRGPxmnHQRkJ2ri4g13j, acct_1Nnlp9GPxmnHQRkJ, req_4YTbrzQTpySHjX,
+# evt_1NnmXEGPxmnHQRkJO3bak93X, we_1NnmXEGPxmnHQRkJC9CzLgki); webhook signing secrets are whsec_ and 32.
+_LENGTHS = {"cus": 14, "card": 24, "tok": 24, "pm": 24, "acct": 16, "req": 14, "evt": 24, "we": 24, "whsec": 32}
 
 ACCOUNT_ID = re.compile(r"acct_[A-Za-z0-9]+")
 

@@ -83,6 +83,17 @@ class Integer:
 
 
 @dataclass(frozen=True, slots=True)
+class Boolean:
+    """`true` or `false`, as Stripe's form encoding sends booleans."""
+
+    def coerce(self, value: FormValue, name: str) -> bool:
+        if value not in ("true", "false"):
+            shown = value if isinstance(value, str) else "a hash or an array"
+            raise bad_param(f"Invalid boolean: {_short(shown)}", name)
+        return value == "true"
+
+
+@dataclass(frozen=True, slots=True)
 class Choice:
     """One of a fixed set of strings (an empty string unsets, where Stripe allows it)."""
 
@@ -260,6 +271,12 @@ class Params:
         """An integer parameter, `None` when absent or unset."""
         value = self._values.get(name)
         assert value is None or isinstance(value, int), name
+        return value
+
+    def boolean(self, name: str) -> bool | None:
+        """A boolean parameter, `None` when absent."""
+        value = self._values.get(name)
+        assert value is None or isinstance(value, bool), name
         return value
 
     def hash(self, name: str) -> Params | None:

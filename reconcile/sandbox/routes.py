@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from . import expand, shapes
-from .db import UNSET, Listing, Page, Scope, dumps
-from .errors import ApiError, invalid, missing_parameter, not_emulated
+from .db import UNSET, EventQuery, Listing, Page, Scope, dumps
+from .errors import INVALID_REQUEST, ApiError, bad_param, invalid, missing_parameter, not_emulated
+from .events import EVENT_TYPES, type_pattern
 from .forms import Form, FormValue
 from .params import (
+    Boolean,
     Choice,
     Email,
     Hash,
@@ -26,6 +29,7 @@ from .params import (
 )
 from .shapes import JSON, PAYMENT_METHOD_TYPES
 from .store import AccountNotConnected, CustomerChanges, Store
+from .webhook_endpoints import EndpointChanges, NewEndpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,6 +604,152 @@ def list_customer_payment_methods(call: Call) -> str:
     return _render_list(call, listing, f"/v1/customers/{customer_id}/payment_methods", "payment_method", paths)
 
 
+# ---------------------------------------------------------------------- events
+
+MAX_TYPES = 20  # Stripe: `types` takes up to 20 event types
+LIST_EVENTS = Spec(
+    {**PAGINATION, "type": Text(), "types": Strings(), "created": TimeRange(), "delivery_success": Boolean()}
+)
+
+
+def list_events(call: Call) -> str:
+    """GET /v1/events: the events of the platform, or of the connected account named by Stripe-Account."""
+    params = LIST_EVENTS.parse(call.form)
+    paths = _list_paths(params, "event")
+    wanted, types = params.text("type"), params.strings("types")
+    if wanted is not None and types:
+        raise bad_param("You may pass either type or types, but not both.", "types")
+    if len(types) > MAX_TYPES:
+        raise bad_param(f"You may pass at most {MAX_TYPES} event types in types; you passed {len(types)}.", "types")
+    query = EventQuery(
+        type_pattern=None if wanted is None else type_pattern(wanted),
+        types=tuple(types),
+        created=params.time_range("created"),
+        delivery_success=params.boolean("delivery_success"),
+    )
+    listing = call.store.events.list(call.scope, _page(params), query)
+    return _render_list(call, listing, "/v1/events", "event", paths)
+
+
+def retrieve_event(call: Call) -> str:
+    """GET /v1/events/{id}."""
+    paths = expand.check(RETRIEVE.parse(call.form).strings("expand"), "event")
+    return _answer(call, call.store.events.get(call.scope, call.args[0]), "event", paths)
+
+
+# ---------------------------------------------------------------------- webhook endpoints
+
+_ENDPOINT_FIELDS: dict[str, Kind] = {
+    "url": Text(),
+    "enabled_events": Strings(),
+    "description": Text(),
+    "metadata": Metadata(),
+    **EXPAND,
+}
+CREATE_WEBHOOK_ENDPOINT = Spec(
+    {**_ENDPOINT_FIELDS, "connect": Boolean(), "api_version": Text()}, required=("url", "enabled_events")
+)
+UPDATE_WEBHOOK_ENDPOINT = Spec({**_ENDPOINT_FIELDS, "disabled": Boolean()})
+LIST_WEBHOOK_ENDPOINTS = Spec(PAGINATION)
+_API_VERSION = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(\.[a-z]+)?")
+
+
+def _platform_only(call: Call) -> None:
+    # Stripe keeps webhook endpoints on the platform: a Connect endpoint (connect=true) hears every account.
+    if call.scope.connected:
+        raise ApiError(
+            403,
+            INVALID_REQUEST,
+            None,
+            "This application does not have the required permissions for this endpoint on account "
+            f"'{call.scope.account}'. The required permissions are not available for use by Connect applications.",
+        )
+
+
+def _url(params: Params) -> str | None:
+    url = params.text("url")
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise bad_param(f"Invalid URL: {url}. A webhook endpoint needs an absolute http:// or https:// URL.", "url")
+    return url
+
+
+def _enabled_events(params: Params) -> tuple[str, ...] | None:
+    if "enabled_events" not in params:
+        return None
+    types = params.strings("enabled_events")
+    if not types:
+        raise missing_parameter("enabled_events")
+    for index, event_type in enumerate(types):
+        if event_type not in EVENT_TYPES:
+            raise bad_param(
+                f"Invalid enabled_events[{index}]: {event_type!r} is not an event type "
+                "(`*` for all, or one of the types Stripe documents, e.g. customer.updated).",
+                f"enabled_events[{index}]",
+            )
+    return tuple(types)
+
+
+def create_webhook_endpoint(call: Call) -> str:
+    """POST /v1/webhook_endpoints: an account endpoint, or with connect=true a Connect endpoint."""
+    params = CREATE_WEBHOOK_ENDPOINT.parse(call.form)
+    expand.check(params.strings("expand"), "webhook_endpoint")
+    _platform_only(call)
+    api_version = params.text("api_version")
+    if api_version is not None and not _API_VERSION.fullmatch(api_version):
+        raise bad_param(f"Invalid api_version: {api_version}", "api_version")
+    patch = params.metadata()
+    new = NewEndpoint(
+        url=_url(params) or "",
+        enabled_events=_enabled_events(params) or (),
+        connect=bool(params.boolean("connect")),
+        description=params.text("description"),
+        metadata=patch.apply({}) if patch else {},
+        api_version=api_version,
+    )
+    return call.store.webhook_endpoints.create(call.scope.livemode, new)
+
+
+def retrieve_webhook_endpoint(call: Call) -> str:
+    """GET /v1/webhook_endpoints/{webhook_endpoint}."""
+    expand.check(RETRIEVE.parse(call.form).strings("expand"), "webhook_endpoint")
+    _platform_only(call)
+    return call.store.webhook_endpoints.get(call.scope.livemode, call.args[0])
+
+
+def update_webhook_endpoint(call: Call) -> str:
+    """POST /v1/webhook_endpoints/{webhook_endpoint}."""
+    params = UPDATE_WEBHOOK_ENDPOINT.parse(call.form)
+    expand.check(params.strings("expand"), "webhook_endpoint")
+    _platform_only(call)
+    changes = EndpointChanges(
+        url=_url(params),
+        enabled_events=_enabled_events(params),
+        description=params.text("description") if "description" in params else UNSET,
+        metadata=params.metadata(),
+        disabled=params.boolean("disabled"),
+    )
+    return call.store.webhook_endpoints.update(call.scope.livemode, call.args[0], changes)
+
+
+def delete_webhook_endpoint(call: Call) -> str:
+    """DELETE /v1/webhook_endpoints/{webhook_endpoint}."""
+    Spec({}).parse(call.form)
+    _platform_only(call)
+    return call.store.webhook_endpoints.delete(call.scope.livemode, call.args[0])
+
+
+def list_webhook_endpoints(call: Call) -> str:
+    """GET /v1/webhook_endpoints."""
+    params = LIST_WEBHOOK_ENDPOINTS.parse(call.form)
+    paths = _list_paths(params, "webhook_endpoint")
+    _platform_only(call)
+    listing = call.store.webhook_endpoints.list(call.scope.livemode, _page(params))
+    return _render_list(call, listing, "/v1/webhook_endpoints", "webhook_endpoint", paths)
+
+
 # ---------------------------------------------------------------------- the table
 
 ROUTES = (
@@ -629,6 +779,13 @@ ROUTES = (
     Route("POST", "/v1/payment_methods/{payment_method}", update_payment_method),
     Route("POST", "/v1/payment_methods/{payment_method}/attach", attach_payment_method),
     Route("POST", "/v1/payment_methods/{payment_method}/detach", detach_payment_method),
+    Route("GET", "/v1/events", list_events),
+    Route("GET", "/v1/events/{id}", retrieve_event),
+    Route("GET", "/v1/webhook_endpoints", list_webhook_endpoints),
+    Route("POST", "/v1/webhook_endpoints", create_webhook_endpoint),
+    Route("GET", "/v1/webhook_endpoints/{webhook_endpoint}", retrieve_webhook_endpoint),
+    Route("POST", "/v1/webhook_endpoints/{webhook_endpoint}", update_webhook_endpoint),
+    Route("DELETE", "/v1/webhook_endpoints/{webhook_endpoint}", delete_webhook_endpoint),
 )
 
 _BY_SHAPE: dict[tuple[str, int], list[tuple[Route, list[str]]]] = {}

@@ -13,6 +13,10 @@ from typing import Any
 
 JSON = dict[str, Any]
 
+# The API version the shapes follow: echoed as Stripe-Version when a client sends none, and the
+# `api_version` of every event (Stripe renders an event in the account's default version).
+API_VERSION = "2026-10-28.endive"
+
 # Card objects spell brands one way, PaymentMethod.card another.
 _PM_BRANDS = {
     "Visa": "visa",
@@ -359,3 +363,63 @@ def deleted(object_id: str, kind: str) -> JSON:
 def empty_list(url: str) -> JSON:
     """An empty list object (expanded `subscriptions`, `tax_ids`: the sandbox has none)."""
     return {"object": "list", "data": [], "has_more": False, "total_count": 0, "url": url}
+
+
+def event(
+    object_id: str,
+    created: int,
+    livemode: bool,
+    event_type: str,
+    obj: JSON,
+    *,
+    previous_attributes: JSON | None = None,
+    account: str | None = None,
+    request_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> JSON:
+    """An Event: the object as it is after the change, and what it was before for `*.updated`."""
+    data: JSON = {"object": obj}
+    if previous_attributes is not None:
+        data["previous_attributes"] = previous_attributes
+    shaped: JSON = {"id": object_id, "object": "event"}
+    if account is not None:
+        shaped["account"] = account  # only on events of connected accounts, as on Stripe
+    shaped.update(
+        {
+            "api_version": API_VERSION,
+            "created": created,
+            "data": data,
+            "livemode": livemode,
+            "pending_webhooks": 0,
+            "request": {"id": request_id, "idempotency_key": idempotency_key},
+            "type": event_type,
+        }
+    )
+    return shaped
+
+
+def webhook_endpoint(
+    object_id: str,
+    created: int,
+    livemode: bool,
+    *,
+    url: str,
+    enabled_events: list[str],
+    description: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+    api_version: str | None = None,
+) -> JSON:
+    """A WebhookEndpoint as retrieves show it (its `secret` is added to the answer to the create only)."""
+    return {
+        "id": object_id,
+        "object": "webhook_endpoint",
+        "api_version": api_version,
+        "application": None,
+        "created": created,
+        "description": description,
+        "enabled_events": list(enabled_events),
+        "livemode": livemode,
+        "metadata": dict(metadata or {}),
+        "status": "enabled",
+        "url": url,
+    }

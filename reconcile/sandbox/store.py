@@ -20,9 +20,11 @@ from . import shapes
 from .cards import TEST_PAYMENT_METHODS, TEST_TOKENS, KnownCard, expiry_of_test_cards, fingerprint
 from .db import UNSET, Database, Listing, Page, SavedAnswer, Scope, Unset, dumps, load
 from .errors import ApiError, invalid, no_such
+from .events import EventLog
 from .ids import base62, is_account_id, new_id
 from .params import MetadataPatch
 from .shapes import JSON, CardDetails
+from .webhook_endpoints import WebhookEndpoints
 
 DEFAULT_TOKEN_TTL = 600.0  # seconds a customer token stays usable (Stripe: "a few minutes")
 
@@ -47,6 +49,8 @@ class Store:
         self.token_ttl = token_ttl
         self._db = Database(path)
         self.platform_id = self._platform_id()
+        self.events = EventLog(self._db, self.platform_id)  # records an event for every change below
+        self.webhook_endpoints = WebhookEndpoints(self._db)
         with self._db.read() as db:
             self._connected = {
                 row[0] for row in db.execute("SELECT id FROM accounts WHERE platform = 0 AND deleted = 0")

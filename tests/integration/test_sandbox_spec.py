@@ -138,6 +138,37 @@ def session(api: stripe.StripeClient, run: Session, sandbox: Sandbox, account: s
     fails(lambda: api.v1.payment_methods.create({"customer": alice.id, "payment_method": pm.id}), 400)
     fails(lambda: api.v1.payment_methods.retrieve("pm_nothing"), 404)
 
+    # webhook endpoints (deliveries to these URLs fail: nothing listens on port 9, the discard port)
+    hook = api.v1.webhook_endpoints.create(
+        {"url": "http://127.0.0.1:9/hook", "enabled_events": ["customer.created", "customer.updated"]}
+        | {"description": "watch", "metadata": {"a": "b"}, "api_version": "2023-08-16"}
+    )
+    connect_hook = api.v1.webhook_endpoints.create(
+        {"url": "http://localhost:9/connect", "enabled_events": ["*"], "connect": True}
+    )
+    api.v1.webhook_endpoints.list({"limit": 1})
+    api.v1.webhook_endpoints.list({"starting_after": connect_hook.id})
+    api.v1.webhook_endpoints.retrieve(hook.id)
+    api.v1.webhook_endpoints.update(hook.id, {"enabled_events": ["*"], "description": "", "metadata": {"a": ""}})
+    api.v1.webhook_endpoints.update(hook.id, {"disabled": True, "url": "http://127.0.0.1:9/other"})
+    api.v1.webhook_endpoints.delete(connect_hook.id)
+    fails(lambda: api.v1.webhook_endpoints.retrieve(connect_hook.id), 404)
+    fails(lambda: api.v1.webhook_endpoints.list(options=on), 403)
+    fails(lambda: api.v1.webhook_endpoints.create({"url": "http://127.0.0.1:9/", "enabled_events": ["*"]}, on), 403)
+    bad_type = {"url": "http://127.0.0.1:9/", "enabled_events": ["customer.update"]}
+    fails(lambda: api.v1.webhook_endpoints.create(bad_type), 400)
+    no_events = {"url": "http://127.0.0.1:9/"}
+    fails(lambda: api.v1.webhook_endpoints.create(no_events), 400, ("invalid_request", "enabled_events"))
+
+    # events (of everything above: on the platform, and on the account with its header)
+    api.v1.events.list({"limit": 3, "type": "customer.*", "created": {"gte": alice.created}})
+    api.v1.events.list({"types": ["customer.created", "payment_method.attached"], "delivery_success": False})
+    api.v1.events.list({"expand": ["data.request"], "ending_before": api.v1.events.list().data[-1].id})
+    on_account = api.v1.events.list({"limit": 100}, on)
+    api.v1.events.retrieve(on_account.data[0].id, {"expand": ["data"]}, on)
+    fails(lambda: api.v1.events.retrieve(on_account.data[0].id), 404)
+    fails(lambda: api.v1.events.list({"type": "customer.created", "types": ["customer.updated"]}), 400)
+
     # auth and unknown URLs
     assert plain("GET", "/v1/customers", {}) == 401
     assert plain("GET", "/v1/customers", {"Authorization": "Bearer sk_test_wrong"}) == 401
@@ -184,7 +215,7 @@ def test_every_answer_of_a_full_session_passes_the_spec(
     session(api, run, sandbox, make_account("acct_1SpecSession0000"))
     time.sleep(0.2)  # let the proxy append its last line
     exchanges = read_report(report)
-    assert len(run.deliberate) == 7
+    assert len(run.deliberate) == 8
     assert run.deliberate.keys() <= {entry.get("request_id") for entry in exchanges}
     for entry in exchanges:
         expected = run.deliberate.get(entry.get("request_id", ""))
