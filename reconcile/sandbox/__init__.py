@@ -5,5 +5,6 @@ It imports nothing from the rest of `reconcile`, so a client bug cannot hide beh
 
 from .errors import ApiError
 from .server import Sandbox, running_sandbox
+from .webhooks import DeliveryPolicy
 
-__all__ = ["ApiError", "Sandbox", "running_sandbox"]
+__all__ = ["ApiError", "DeliveryPolicy", "Sandbox", "running_sandbox"]

@@ -28,6 +28,7 @@ from .limits import Fault, Faults, RateLimiter
 from .shapes import API_VERSION
 from .stats import PLATFORM, Stats
 from .store import AccountNotConnected, Store
+from .webhooks import DEFAULT_POLICY, Deliverer, DeliveryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,11 @@ class App:
     """The sandbox behind any transport: one `Request` in, one `Reply` out."""
 
     def __init__(
-        self, store: Store, api_keys: Iterable[str] = (DEFAULT_API_KEY,), settings: Settings = Settings()
+        self,
+        store: Store,
+        api_keys: Iterable[str] = (DEFAULT_API_KEY,),
+        settings: Settings = Settings(),
+        webhooks: DeliveryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.store = store
         self.api_keys = frozenset(api_keys)
@@ -121,6 +126,14 @@ class App:
         self._in_flight: set[tuple[str, bool, str]] = set()
         self._in_flight_lock = threading.Lock()
         self.configure(settings)
+        self.deliverer = Deliverer(store.database, webhooks)
+        store.events.on_recorded(self.deliverer.wake)
+        self.deliverer.start()
+
+    def close(self) -> None:
+        """Stop delivering webhooks (the queue stays in the database) and close the database."""
+        self.deliverer.stop()
+        self.store.close()
 
     def configure(self, settings: Settings) -> None:
         """Apply new limits, latency and fault settings (rate buckets and the fault sequence restart)."""

@@ -13,6 +13,7 @@ import typer
 from .app import DEFAULT_API_KEY
 from .seed import SeedError
 from .server import make_server
+from .webhooks import RETRY_BASE_MS, RETRY_FOR_S, TIMEOUT_S, DeliveryPolicy
 
 DEFAULT_DB = Path(".reconcile/sandbox.sqlite3")
 
@@ -52,6 +53,16 @@ def serve(
     ] = 0,
     fault_seed: Annotated[int | None, typer.Option(help="Seed that makes --fail-rate reproducible.")] = None,
     token_ttl: Annotated[float, typer.Option(min=1, help="Seconds a customer token stays usable.")] = 600,
+    webhook_retry_base_ms: Annotated[
+        float,
+        typer.Option(min=1, help="Wait before the first retry of a failed webhook delivery; it doubles each time."),
+    ] = RETRY_BASE_MS,
+    webhook_retry_for: Annotated[
+        float, typer.Option(min=0, help="Seconds a failed webhook delivery is retried for (Stripe: 3 days).")
+    ] = RETRY_FOR_S,
+    webhook_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to wait for a webhook receiver's answer.")
+    ] = TIMEOUT_S,
 ) -> None:
     """Serve the Stripe-compatible sandbox until Ctrl-C or SIGTERM."""
     if not 0 <= fail_rate <= 1:
@@ -66,6 +77,7 @@ def serve(
             fail_rate=fail_rate,
             fault_seed=fault_seed,
             token_ttl=token_ttl,
+            webhooks=DeliveryPolicy(webhook_retry_base_ms, webhook_retry_for, webhook_timeout),
             host=host,
             port=port,
         )
@@ -86,7 +98,7 @@ def serve(
         pass
     finally:
         server.server_close()
-        server.app.store.close()
+        server.app.close()
 
 
 def _is_loopback(host: str) -> bool:

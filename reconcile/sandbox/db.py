@@ -203,6 +203,20 @@ class ReceivingEndpoint:
     enabled_events: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """A pending delivery that is due: the event as stored now, and where it goes."""
+
+    seq: int
+    event_id: str
+    event: str
+    endpoint: JSON
+    endpoint_deleted: bool
+    secret: str
+    created: float  # when the event was queued for this endpoint
+    attempts: int
+
+
 class Unset:
     """The type of UNSET: "leave this column or field as it is" where None means "set it to null"."""
 
@@ -541,6 +555,60 @@ class Database:
             "INSERT INTO deliveries (event, endpoint, state, created, next_attempt) VALUES (?, ?, 'pending', ?, ?)",
             (event_id, endpoint_id, due, due),
         )
+
+    def due_deliveries(self, now: float, limit: int) -> list[Delivery]:
+        """Pending deliveries whose next attempt is due, oldest first."""
+        with self.read() as db:
+            rows = db.execute(
+                "SELECT d.seq, d.event, d.endpoint, d.created, d.attempts, e.json AS event_json, "
+                "w.json AS endpoint_json, w.secret, w.deleted "
+                "FROM deliveries d JOIN events e ON e.id = d.event JOIN webhook_endpoints w ON w.id = d.endpoint "
+                "WHERE d.state = 'pending' AND d.next_attempt <= ? ORDER BY d.next_attempt, d.seq LIMIT ?",
+                (now, limit),
+            ).fetchall()
+        return [
+            Delivery(
+                seq=row["seq"],
+                event_id=row["event"],
+                event=row["event_json"],
+                endpoint=json.loads(row["endpoint_json"]),
+                endpoint_deleted=bool(row["deleted"]),
+                secret=row["secret"],
+                created=row["created"],
+                attempts=row["attempts"],
+            )
+            for row in rows
+        ]
+
+    def next_due(self) -> float | None:
+        """When the earliest pending delivery is due (None: nothing pending)."""
+        with self.read() as db:
+            row = db.execute("SELECT MIN(next_attempt) FROM deliveries WHERE state = 'pending'").fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def retry_delivery(self, seq: int, next_attempt: float, status: int | None, error: str | None) -> None:
+        """A failed attempt, to be tried again at `next_attempt`."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, next_attempt = ?, last_status = ?, last_error = ? "
+                "WHERE seq = ?",
+                (next_attempt, status, error, seq),
+            )
+
+    def finish_delivery(self, seq: int, state: str, status: int | None, error: str | None, *, attempted: bool) -> None:
+        """A delivery that ends: `delivered`, `failed` (gave up), `refused` (not loopback) or `cancelled`."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET attempts = attempts + ?, last_status = ?, last_error = ? WHERE seq = ?",
+                (int(attempted), status, error, seq),
+            )
+            self._finish_delivery(db, seq, state, still_pending=state in ("failed", "refused"))
+
+    def delivery_states(self, event_id: str) -> dict[str, str]:
+        """Each endpoint's delivery state for an event (for tests and stats)."""
+        with self.read() as db:
+            rows = db.execute("SELECT endpoint, state FROM deliveries WHERE event = ?", (event_id,)).fetchall()
+        return {row[0]: row[1] for row in rows}
 
     def _finish_delivery(self, db: sqlite3.Connection, seq: int, state: str, *, still_pending: bool) -> None:
         event_id = db.execute("SELECT event FROM deliveries WHERE seq = ?", (seq,)).fetchone()[0]

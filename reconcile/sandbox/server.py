@@ -1,4 +1,7 @@
-"""Run the sandbox in-process: `running_sandbox()` for tests, `--sandbox` and the `serve` command."""
+"""Run the sandbox in-process: `running_sandbox()` for tests, `--sandbox` and the `serve` command.
+
+A running sandbox also delivers webhooks from a worker thread (webhooks.py) until it is stopped.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from pathlib import Path
 from .app import DEFAULT_API_KEY, App, SandboxServer, Settings
 from .seed import apply_seed, load_seed
 from .store import DEFAULT_TOKEN_TTL, Store
+from .webhooks import DEFAULT_POLICY, DeliveryPolicy
 
 # How often an embedded sandbox looks at its shutdown flag: stopping one takes up to this long, and tests
 # stop hundreds of them (the idle cost, 200 wake-ups a second, is negligible).
@@ -76,6 +80,7 @@ def make_server(
     fail_rate: float = 0,
     fault_seed: int | None = None,
     token_ttl: float = DEFAULT_TOKEN_TTL,
+    webhooks: DeliveryPolicy = DEFAULT_POLICY,
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> SandboxServer:
@@ -87,15 +92,20 @@ def make_server(
     if str(db) != ":memory:":
         Path(db).parent.mkdir(parents=True, exist_ok=True)
     store = Store(db, token_ttl=token_ttl)
+    app: App | None = None
     try:
         for account_id in accounts:
             store.add_account(account_id)
         if seed_data is not None:
             apply_seed(store, seed_data)
         settings = Settings(rate_limit=rate_limit, latency_ms=latency_ms, fail_rate=fail_rate, fault_seed=fault_seed)
-        return SandboxServer((host, port), App(store, keys, settings))
+        app = App(store, keys, settings, webhooks)
+        return SandboxServer((host, port), app)
     except BaseException:
-        store.close()
+        if app is None:
+            store.close()
+        else:
+            app.close()
         raise
 
 
@@ -111,6 +121,7 @@ def running_sandbox(
     fail_rate: float = 0,
     fault_seed: int | None = None,
     token_ttl: float = DEFAULT_TOKEN_TTL,
+    webhooks: DeliveryPolicy = DEFAULT_POLICY,
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> Iterator[Sandbox]:
@@ -125,6 +136,7 @@ def running_sandbox(
         fail_rate=fail_rate,
         fault_seed=fault_seed,
         token_ttl=token_ttl,
+        webhooks=webhooks,
         host=host,
         port=port,
     )
@@ -138,4 +150,4 @@ def running_sandbox(
         server.shutdown()
         server.server_close()
         thread.join()
-        server.app.store.close()
+        server.app.close()

@@ -15,6 +15,7 @@ import pytest
 import stripe
 
 from reconcile.sandbox import running_sandbox
+from tests.support import Receiver
 
 
 def client(url: str, key: str = "sk_test_sandbox") -> stripe.StripeClient:
@@ -110,3 +111,22 @@ def test_serve_refuses_an_unreadable_seed(tmp_path: Path) -> None:
     )
     assert process.returncode == 1
     assert "'not_an_account' is not an account id" in process.stderr
+
+
+def test_serve_delivers_webhooks_with_the_retry_schedule_it_is_given(tmp_path: Path) -> None:
+    receiver = Receiver()
+    receiver.statuses = [500]
+    process, line = start("--db", ":memory:", "--webhook-retry-base-ms", "20", "--webhook-retry-for", "5", cwd=tmp_path)
+    try:
+        api = client(line.split()[4])
+        hook = api.v1.webhook_endpoints.create({"url": receiver.url, "enabled_events": ["customer.created"]})
+        api.v1.customers.create({"email": "a@example.com"})
+        failed, retried = receiver.wait_for(2)  # a minute apart with the default schedule; 20 ms here
+        assert retried.at - failed.at < 5
+        event = stripe.Webhook.construct_event(retried.body, retried.headers["Stripe-Signature"], hook.secret)
+        assert event.type == "customer.created"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+        receiver.close()
+    assert process.returncode == 0
