@@ -13,12 +13,14 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
+import reconcile
 from reconcile import config, session
 from reconcile.connection import SANDBOX_DB, Target, key_mode, open_gateway
 from reconcile.errors import ConfigError, ExitCode, ReconcileError
@@ -27,19 +29,18 @@ from reconcile.inventory import take_inventory
 from reconcile.model import AdoptBy, DesiredState, Mode
 from reconcile.plan import Plan
 from reconcile.progress import ApplyProgress
-from reconcile.render import render
+from reconcile.render import Format, render
 from reconcile.report import ApplyReport, Outcome
 from reconcile.sandbox.command import sandbox_app
 from reconcile.saved_plan import read_plan, target_of
 from reconcile.scope import scope
 
-# click's UsageError: typer re-exports only its subclass BadParameter.
-UsageError: type[Exception] = typer.BadParameter.__mro__[1]
-assert UsageError.__name__ == "UsageError"
-
 
 class _Commands(TyperGroup):
-    """Usage errors exit 1, not click's 2: with --detailed-exitcode, 2 means "changes pending"."""
+    """Usage errors exit 1, not click's 2: with --detailed-exitcode, 2 means "changes pending".
+
+    A group class of our own is typer's documented way (``typer.Typer(cls=...)``) to change how commands run.
+    """
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         with _usage_errors_exit_1():
@@ -54,9 +55,20 @@ class _Commands(TyperGroup):
 def _usage_errors_exit_1() -> Iterator[None]:
     try:
         yield
-    except UsageError as error:
-        error.exit_code = ExitCode.ERROR  # type: ignore[attr-defined]
+    except typer.Exit:
+        raise  # a command's own exit code, --detailed-exitcode's 2 among them
+    except Exception as error:
+        if _is_usage_error(error):
+            error.exit_code = ExitCode.ERROR  # type: ignore[attr-defined]
         raise
+
+
+def _is_usage_error(error: Exception) -> bool:
+    """A bad command line: click's UsageError, which typer raises but exports only as its subclass BadParameter.
+
+    Recognised by name, so no private module of typer is imported; tests/cli pin the exit code.
+    """
+    return any(kind.__name__ == "UsageError" for kind in type(error).__mro__)
 
 
 app = typer.Typer(
@@ -64,7 +76,8 @@ app = typer.Typer(
     help="Keep Stripe Connect shared customers in the state a YAML file declares.",
     cls=_Commands,
     no_args_is_help=True,
-    add_completion=False,
+    # Plain help, as git and terraform print it: one line per option, no type after every flag, fits 80 columns.
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 app.add_typer(sandbox_app, name="sandbox")
@@ -74,15 +87,22 @@ DEFAULT_MAX_RPS = {Mode.TEST: 20.0, Mode.LIVE: 80.0}
 SLOW_ANSWER_SECONDS = 0.5
 MAX_SKIPS_LISTED = 10
 
-FileArg = Annotated[Path, typer.Argument(help="The desired-state YAML file.", show_default=False)]
+FileArg = Annotated[Path, typer.Argument(metavar="FILE", help="The desired-state YAML file.", show_default=False)]
 PlanFileArg = Annotated[
-    Path, typer.Argument(help="The desired-state YAML file, or a PLAN.json from plan --out.", show_default=False)
+    Path,
+    typer.Argument(
+        metavar="FILE|PLAN.json",
+        help="The desired-state YAML file, or a PLAN.json from plan --out.",
+        show_default=False,
+    ),
 ]
 ApiBase = Annotated[
     str | None,
-    typer.Option("--api-base", envvar="STRIPE_API_BASE", help="Another Stripe-compatible API base URL."),
+    typer.Option("--api-base", metavar="URL", envvar="STRIPE_API_BASE", help="Another Stripe-compatible API base URL."),
 ]
-ApiKeyEnv = Annotated[str, typer.Option("--api-key-env", help="The variable that holds the Stripe secret key.")]
+ApiKeyEnv = Annotated[
+    str, typer.Option("--api-key-env", metavar="NAME", help="The variable that holds the Stripe secret key.")
+]
 Sandbox = Annotated[
     bool, typer.Option("--sandbox", help="Run against an embedded local sandbox (kept under .reconcile/).")
 ]
@@ -117,6 +137,29 @@ AdoptByOption = Annotated[
 ]
 
 
+def _print_version(wanted: bool) -> None:
+    if not wanted:
+        return
+    try:
+        version = metadata.version(reconcile.DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        version = f"{reconcile.__version__} (not installed)"
+    typer.echo(f"{reconcile.DISTRIBUTION} {version}")
+    raise typer.Exit()
+
+
+@app.callback()
+def _top_level(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the distribution and version, then exit."
+        ),
+    ] = False,
+) -> None:
+    """Options before the command: --version (the help text is the app's)."""
+
+
 @app.command()
 def validate(file: FileArg, debug: Debug = False) -> None:
     """Check a desired-state file offline; every problem is reported at once."""
@@ -132,8 +175,10 @@ def validate(file: FileArg, debug: Debug = False) -> None:
 @app.command("plan")
 def plan_command(
     file: FileArg,
-    out: Annotated[Path | None, typer.Option("--out", help="Also write the plan as JSON to this file.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text, json or markdown.")] = "text",
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="PLAN.json", help="Also write the plan as JSON to this file.")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="How to print the plan.")] = "text",
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes.")
     ] = False,
@@ -150,8 +195,6 @@ def plan_command(
 ) -> None:
     """Show what apply would change; writes nothing to Stripe."""
     with _errors(debug):
-        if fmt not in ("text", "json", "markdown"):
-            raise ReconcileError(f"--format must be text, json or markdown, not '{fmt}'")
         _writable(out, "--out")
         desired = config.load(file)
         shape = session.PlanOptions(prune=prune, accounts=scope(desired, account, shard), adopt_by=adopt_by)
@@ -182,14 +225,24 @@ def apply_command(
     concurrency: Annotated[
         int | None,
         typer.Option(
-            "--concurrency", min=1, help="Actions in flight at once (default: enough to keep --max-rps busy)."
+            "--concurrency",
+            metavar="N",
+            min=1,
+            help="Actions in flight at once (default: enough to keep --max-rps busy).",
         ),
     ] = None,
     max_rps: Annotated[
         float | None,
-        typer.Option("--max-rps", min=0.1, help="Request rate ceiling (default: 20 in test mode, 80 in live mode)."),
+        typer.Option(
+            "--max-rps",
+            metavar="R",
+            min=0.1,
+            help="Request rate ceiling (default: 20 in test mode, 80 in live mode).",
+        ),
     ] = None,
-    report: Annotated[Path | None, typer.Option("--report", help="Write the outcome as JSON here.")] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", metavar="OUT.json", help="Write the outcome as JSON here.")
+    ] = None,
     adopt_by: AdoptByOption = None,
     redact: Redact = None,
     api_base: ApiBase = None,
@@ -251,8 +304,12 @@ def import_command(
             help="Only this connected account (repeatable); without it, every connected account.",
         ),
     ] = None,
-    owner: Annotated[str, typer.Option("--owner", help="The owner label the file declares.")] = DEFAULT_OWNER,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the file here, not to stdout.")] = None,
+    owner: Annotated[
+        str, typer.Option("--owner", metavar="NAME", help="The owner label the file declares.")
+    ] = DEFAULT_OWNER,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Write the file here, not to stdout.")
+    ] = None,
     api_base: ApiBase = None,
     api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
     sandbox: Annotated[

@@ -36,32 +36,56 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 @sandbox_app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind; loopback unless you mean otherwise.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0 picks a free one).")] = 12111,
-    db: Annotated[str, typer.Option(help='SQLite file holding the state, or ":memory:".')] = str(DEFAULT_DB),
+    host: Annotated[
+        str, typer.Option(metavar="HOST", help="Address to bind; loopback unless you mean otherwise.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(metavar="PORT", min=0, max=65535, help="Port to listen on (0 picks a free one).")
+    ] = 12111,
+    db: Annotated[
+        str, typer.Option(metavar="PATH", help='SQLite file holding the state, or ":memory:" (kept nowhere).')
+    ] = str(DEFAULT_DB),
     seed: Annotated[
         Path | None,
-        typer.Option(help="YAML with accounts: and customers: to create, or a desired-state file.", exists=True),
+        typer.Option(
+            metavar="FILE", help="YAML with accounts: and customers: to create, or a desired-state file.", exists=True
+        ),
     ] = None,
     api_key: Annotated[
-        list[str] | None, typer.Option("--api-key", help=f"Accepted API key (repeatable; default {DEFAULT_API_KEY}).")
+        list[str] | None,
+        typer.Option("--api-key", metavar="KEY", help=f"Accepted API key (repeatable; default {DEFAULT_API_KEY})."),
     ] = None,
-    rate_limit: Annotated[float, typer.Option(min=0, help="Requests per second per account; 0 turns it off.")] = 0,
-    latency_ms: Annotated[float, typer.Option(min=0, help="Delay every answer by this many milliseconds.")] = 0,
-    fail_rate: Annotated[
-        float, typer.Option(min=0, max=1, help="Fraction of requests answered with a 500 (0 to 1).")
+    rate_limit: Annotated[
+        float, typer.Option(metavar="RPS", min=0, help="Requests per second per account; 0 turns it off.")
     ] = 0,
-    fault_seed: Annotated[int | None, typer.Option(help="Seed that makes --fail-rate reproducible.")] = None,
-    token_ttl: Annotated[float, typer.Option(min=1, help="Seconds a customer token stays usable.")] = 600,
+    latency_ms: Annotated[
+        float, typer.Option(metavar="MS", min=0, help="Delay every answer by this many milliseconds.")
+    ] = 0,
+    fail_rate: Annotated[
+        float, typer.Option(metavar="RATE", min=0, max=1, help="Fraction of requests answered with a 500 (0 to 1).")
+    ] = 0,
+    fault_seed: Annotated[
+        int | None, typer.Option(metavar="N", help="Seed that makes --fail-rate reproducible.")
+    ] = None,
+    token_ttl: Annotated[
+        float, typer.Option(metavar="SECONDS", min=1, help="Seconds a customer token stays usable.")
+    ] = 600,
     webhook_retry_base_ms: Annotated[
         float,
-        typer.Option(min=1, help="Wait before the first retry of a failed webhook delivery; it doubles each time."),
+        typer.Option(
+            metavar="MS",
+            min=1,
+            help="Wait before the first retry of a failed webhook delivery; it doubles each time.",
+        ),
     ] = RETRY_BASE_MS,
     webhook_retry_for: Annotated[
-        float, typer.Option(min=0, help="Seconds a failed webhook delivery is retried for (Stripe: 3 days).")
+        float,
+        typer.Option(
+            metavar="SECONDS", min=0, help="Seconds a failed webhook delivery is retried for (Stripe: 3 days)."
+        ),
     ] = RETRY_FOR_S,
     webhook_timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds to wait for a webhook receiver's answer.")
+        float, typer.Option(metavar="SECONDS", min=0.1, help="Seconds to wait for a webhook receiver's answer.")
     ] = TIMEOUT_S,
 ) -> None:
     """Serve the Stripe-compatible sandbox until Ctrl-C or SIGTERM."""
