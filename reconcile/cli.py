@@ -161,15 +161,37 @@ def _top_level(
 
 
 @app.command()
-def validate(file: FileArg, debug: Debug = False) -> None:
-    """Check a desired-state file offline; every problem is reported at once."""
+def validate(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE...", help="Desired-state YAML files (a pre-commit hook passes several).", show_default=False
+        ),
+    ],
+    debug: Debug = False,
+) -> None:
+    """Check desired-state files offline; every problem of every file is reported at once."""
     with _errors(debug):
-        desired = config.load(file)
-        shares = sum(len(c.shares) for c in desired.customers)
-        counts = ", ".join(
-            _counted(n, what) for n, what in ((len(desired.customers), "customer"), (len(desired.accounts), "account"))
-        )
-        typer.echo(f"{file}: valid ({counts}, {_counted(shares, 'share')})")
+        problems = failed = 0
+        for file in files:
+            try:
+                desired = config.load(file)
+            except ConfigError as error:
+                if debug:
+                    raise
+                _print_problems(error)
+                problems += len(error.problems)
+                failed += 1
+                continue
+            shares = sum(len(c.shares) for c in desired.customers)
+            counts = ", ".join(
+                _counted(n, what)
+                for n, what in ((len(desired.customers), "customer"), (len(desired.accounts), "account"))
+            )
+            typer.echo(f"{file}: valid ({counts}, {_counted(shares, 'share')})")
+        if failed:
+            where = f" in {failed} of {len(files)} files" if len(files) > 1 else ""
+            raise ReconcileError(f"{_counted(problems, 'problem')} found{where}")
 
 
 @app.command("plan")
@@ -469,8 +491,7 @@ def _errors(debug: bool) -> Iterator[None]:
     except ConfigError as error:
         if debug:
             raise
-        for problem in error.problems:
-            typer.echo(str(problem), err=True)
+        _print_problems(error)
         _fail(f"{_counted(len(error.problems), 'problem')} found")
     except ReconcileError as error:
         if debug:
@@ -484,6 +505,11 @@ def _errors(debug: bool) -> Iterator[None]:
         if debug:
             raise
         _fail(f"unexpected {type(error).__name__}: {_scrub(str(error))} (run with --debug for the traceback)")
+
+
+def _print_problems(error: ConfigError) -> None:
+    for problem in error.problems:
+        typer.echo(str(problem), err=True)
 
 
 def _fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:

@@ -34,6 +34,27 @@ def test_validate_accepts_a_good_file(reconcile: Reconcile, marketplace: Path) -
     assert "valid" in result.stdout
 
 
+def test_validate_takes_many_files_reports_every_problem_of_each_and_fails_if_any_does(
+    reconcile: Reconcile, write_file: WriteFile
+) -> None:
+    good = write_file(MARKETPLACE, "good.yaml")
+    typo = write_file(MARKETPLACE.replace("accounts: [coffee]", "accounts: [cofee]"), "typo.yaml")
+    two = write_file(
+        MARKETPLACE.replace("bob@example.com", "bob-at-example").replace("name: Bob Builder", "nmae: Bob Builder"),
+        "two.yaml",
+    )
+
+    result = reconcile("validate", typo, good, two)
+
+    assert result.exit_code == 1
+    assert result.stdout == f"{good}: valid (2 customers, 2 accounts, 3 shares)\n"
+    *problems, last = lines(result.stderr)
+    assert [problem.split(":")[0] for problem in problems] == [str(typo), str(two), str(two)]
+    assert "unknown account alias 'cofee'" in problems[0]
+    assert last == "error: 3 problems found in 2 of 3 files"
+    assert reconcile("validate", good, good).exit_code == 0
+
+
 BAD_INPUTS = {
     "unknown alias": (
         MARKETPLACE.replace("accounts: [coffee]", "accounts: [cofee]"),
