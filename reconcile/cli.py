@@ -416,9 +416,10 @@ def _confirm(plan: Plan, auto_approve: bool) -> None:
         return
     if not _is_tty(sys.stdin):
         raise ReconcileError("refusing to apply without confirmation: stdin is not a terminal (use --auto-approve)")
-    answer = typer.prompt(
-        f"Apply these {len(plan.actions)} changes? Only 'yes' is accepted", default="", show_default=False
-    )
+    # The question goes to stderr, where the progress bar and errors go: `apply > log` still asks on the
+    # terminal instead of waiting silently with the question in the log.
+    typer.echo(f"Apply these {len(plan.actions)} changes? Only 'yes' is accepted: ", nl=False, err=True)
+    answer = sys.stdin.readline()
     if answer.strip() != "yes":
         raise ReconcileError("apply cancelled; nothing was changed")
 
