@@ -189,9 +189,14 @@ def _inline_refs(node: object, defs: Mapping[str, object]) -> object:
 
 def _schema_problems(document: Document) -> list[Problem]:
     """Each schema violation as a Problem that says what was expected."""
+    errors = list(_validator().iter_errors(document.data))
+    # A value of the wrong type fails its other rules too (a number is in no enum of strings): the
+    # type error alone says what was expected.
+    mistyped = {tuple(error.absolute_path) for error in errors if error.validator == "type"}
     problems = (
         problem
-        for error in _validator().iter_errors(document.data)
+        for error in errors
+        if error.validator == "type" or tuple(error.absolute_path) not in mistyped
         for problem in _schema_error_problems(document, error)
     )
     # jsonschema makes one `required` error per missing field and names it only in prose; each is
@@ -230,7 +235,8 @@ def _value_message(error: ValidationError, rule: Mapping[str, object]) -> str:
         case "type":
             return _type_message(_strings(error.validator_value), value)
         case "enum":
-            return f"invalid {title} {_show(value)} (expected one of: {_joined(error.validator_value)})"
+            message = f"invalid {title} {_show(value)} (expected one of: {_joined(error.validator_value)})"
+            return message + _did_you_mean(value, error.validator_value)
         case "const":
             return f"invalid value {_show(value)} (expected {_show(error.validator_value)})"
         case "pattern":
@@ -260,9 +266,15 @@ def _type_message(expected: Sequence[str], value: object) -> str:
 
 def _unknown_field(key: str, expected: Sequence[str]) -> str:
     """``unknown field 'emial' (expected one of: email, ...); did you mean 'email'?``."""
-    message = f"unknown field {_show(key)} (expected one of: {', '.join(expected)})"
-    close = difflib.get_close_matches(key, expected, n=1)
-    return f"{message}; did you mean '{close[0]}'?" if close else message
+    return f"unknown field {_show(key)} (expected one of: {', '.join(expected)})" + _did_you_mean(key, expected)
+
+
+def _did_you_mean(value: object, choices: object) -> str:
+    """``; did you mean 'email'?`` when one of ``choices`` is close to ``value``, else nothing."""
+    if not isinstance(value, str) or not isinstance(choices, list):
+        return ""
+    close = difflib.get_close_matches(value, [str(choice) for choice in choices], n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _describe(value: object) -> str:

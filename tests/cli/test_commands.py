@@ -67,6 +67,10 @@ BAD_INPUTS = {
         "customers.bob.id",
     ),
     "source in live mode": (MARKETPLACE.replace("mode: test", "mode: live"), "payment"),
+    "unknown test token": (
+        MARKETPLACE.replace("tok_mastercard", "tok_nope"),
+        "customers.bob.payment.source: invalid test token 'tok_nope' (expected one of: tok_visa,",
+    ),
     "bad e-mail": (MARKETPLACE.replace("bob@example.com", "bob-at-example"), "customers.bob.email"),
     "same account under two aliases": (
         MARKETPLACE.replace(f"coffee: {COFFEE}", f"coffee: {BOOKSHOP}"),

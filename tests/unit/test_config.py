@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 from reconcile import config
 from reconcile.errors import ConfigError
 from reconcile.model import DesiredState, Fields, Mode, ShareSpec, Strategy
+from reconcile.sandbox.cards import TEST_TOKENS
 
 BOOKSHOP = "acct_1BookshopAAAAAAAA"
 COFFEE = "acct_1CoffeeBBBBBBBBBB"
@@ -265,9 +266,23 @@ def test_payment_source_must_be_a_test_token(problems: Problems) -> None:
         "put it in quotes"
     ]
     assert problems(edit("source: tok_visa", "source: card_visa")) == [
-        "stripe.yaml:11:23: customers.alice.payment.source: invalid test token 'card_visa' "
-        "(expected a test token such as tok_visa)"
+        f"stripe.yaml:11:23: customers.alice.payment.source: invalid test token 'card_visa' "
+        f"(expected one of: {', '.join(TEST_TOKENS)})"
     ]
+    [typo] = problems(edit("source: tok_visa", "source: tok_mastercrd"))
+    assert typo.endswith("; did you mean 'tok_mastercard'?")
+
+
+def test_payment_source_must_be_one_of_stripes_test_tokens_not_just_look_like_one(problems: Problems) -> None:
+    # Stripe answers an unknown token at apply time, after other writes went through: validate says it first.
+    [problem] = problems(edit("source: tok_visa", "source: tok_nope"))
+    assert problem.startswith("stripe.yaml:11:23: customers.alice.payment.source: invalid test token 'tok_nope' ")
+    assert "(expected one of: tok_visa, tok_visa_debit, tok_mastercard," in problem
+
+
+def test_the_test_tokens_accepted_are_those_the_sandbox_emulates() -> None:
+    source = config.schema()["$defs"]["payment"]["properties"]["source"]  # type: ignore[index]
+    assert source["enum"] == list(TEST_TOKENS)
 
 
 def test_empty_payment_says_what_it_may_hold(problems: Problems) -> None:
