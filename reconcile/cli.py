@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 
 import reconcile
 from reconcile import config, session
-from reconcile.connection import SANDBOX_DB, Target, key_mode, open_gateway
+from reconcile.connection import Target, key_mode, open_gateway, sandbox_db
 from reconcile.errors import ConfigError, ExitCode, ReconcileError
 from reconcile.importer import DEFAULT_OWNER, check_owner, import_platform, parse_account
 from reconcile.inventory import take_inventory
@@ -104,7 +104,8 @@ ApiKeyEnv = Annotated[
     str, typer.Option("--api-key-env", metavar="NAME", help="The variable that holds the Stripe secret key.")
 ]
 Sandbox = Annotated[
-    bool, typer.Option("--sandbox", help="Run against an embedded local sandbox (kept under .reconcile/).")
+    bool,
+    typer.Option("--sandbox", help="Run against an embedded local sandbox, kept in .reconcile/ beside the file."),
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 Prune = Annotated[bool, typer.Option("--prune", help="Unshare copies we own that the file no longer declares.")]
@@ -222,7 +223,10 @@ def plan_command(
         shape = session.PlanOptions(prune=prune, accounts=scope(desired, account, shard), adopt_by=adopt_by)
         target = Target.of(desired)
         rate = DEFAULT_MAX_RPS[target.mode]
-        with open_gateway(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox, max_rps=rate) as gateway:
+        embedded = sandbox_db(file.parent) if sandbox else None
+        with open_gateway(
+            target, api_base=api_base, api_key_env=api_key_env, sandbox=embedded, max_rps=rate
+        ) as gateway:
             plan = session.plan(desired, gateway, shape)
         masked = redact if redact is not None else fmt == "markdown"
         typer.echo(render(plan, fmt, redact=masked, color=_color(sys.stdout)), nl=False)
@@ -285,7 +289,10 @@ def apply_command(
             desired = config.load(file)
             target = Target.of(desired)
         rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
-        with open_gateway(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox, max_rps=rate) as gateway:
+        embedded = sandbox_db(file.parent) if sandbox else None
+        with open_gateway(
+            target, api_base=api_base, api_key_env=api_key_env, sandbox=embedded, max_rps=rate
+        ) as gateway:
             if desired is not None:
                 shape = session.PlanOptions(prune=prune, accounts=scope(desired, account, shard), adopt_by=adopt_by)
                 plan = session.plan(desired, gateway, shape)
@@ -335,7 +342,12 @@ def import_command(
     api_base: ApiBase = None,
     api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
     sandbox: Annotated[
-        bool, typer.Option("--sandbox", help="Read the embedded sandbox that plan and apply --sandbox keep.")
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Read the embedded sandbox plan and apply --sandbox keep beside a file: beside --out FILE, "
+            "else in the current folder.",
+        ),
     ] = False,
     debug: Debug = False,
 ) -> None:
@@ -343,13 +355,17 @@ def import_command(
     with _errors(debug):
         check_owner(owner)
         named = _named_accounts(account or [])
-        if sandbox and not SANDBOX_DB.exists():
-            raise ReconcileError(f"no embedded sandbox in {SANDBOX_DB.parent}/ yet: apply a file with --sandbox first")
+        # The file it writes is planned next with --sandbox, which finds the sandbox beside that file.
+        embedded = sandbox_db(out.parent if out else Path(".")) if sandbox else None
+        if embedded is not None and not embedded.exists():
+            raise ReconcileError(f"no embedded sandbox in {embedded.parent}/ yet: apply a file with --sandbox first")
         # Import has no file to take the mode from: the key's mode is the file's (_connection checks the key).
         mode = Mode.TEST if sandbox else key_mode(os.environ.get(api_key_env, "").strip()) or Mode.TEST
         target = Target(path="import", mode=mode, accounts=())
         rate = DEFAULT_MAX_RPS[mode]
-        with open_gateway(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox, max_rps=rate) as gateway:
+        with open_gateway(
+            target, api_base=api_base, api_key_env=api_key_env, sandbox=embedded, max_rps=rate
+        ) as gateway:
             inventory = take_inventory(gateway, list(named) or None)
         shown = str(out) if out else "FILE"
         aliases = {account_id: alias for account_id, alias in named.items() if alias}

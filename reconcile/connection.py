@@ -13,7 +13,7 @@ from reconcile.gateway import Gateway
 from reconcile.model import DesiredState, Mode
 from reconcile.sandbox.server import running_sandbox
 
-SANDBOX_DB = Path(".reconcile") / "sandbox.sqlite3"
+SANDBOX_DIR = ".reconcile"
 SANDBOX_KEYS = {Mode.TEST: "sk_test_sandbox", Mode.LIVE: "sk_live_sandbox"}
 KEY_PREFIXES = (("sk_test_", Mode.TEST), ("rk_test_", Mode.TEST), ("sk_live_", Mode.LIVE), ("rk_live_", Mode.LIVE))
 
@@ -39,15 +39,23 @@ class Connection:
     api_base: str | None
 
 
+def sandbox_db(folder: Path) -> Path:
+    """Where ``--sandbox`` keeps its state: ``.reconcile/`` in the folder of the file a command is given.
+
+    Beside the file, not in the working directory, so a run from another folder finds the same sandbox.
+    """
+    return folder / SANDBOX_DIR / "sandbox.sqlite3"
+
+
 @contextlib.contextmanager
-def connect(target: Target, *, api_base: str | None, api_key_env: str, sandbox: bool) -> Iterator[Connection]:
-    """The key and base URL to use; with ``sandbox``, an embedded sandbox that holds the target's accounts.
+def connect(target: Target, *, api_base: str | None, api_key_env: str, sandbox: Path | None) -> Iterator[Connection]:
+    """The key and base URL to use; with ``sandbox`` (a database file), an embedded sandbox with the target's accounts.
 
     The key's mode must be the file's: a test file never runs with a live key, nor the reverse.
     """
-    if sandbox:
-        SANDBOX_DB.parent.mkdir(parents=True, exist_ok=True)
-        with running_sandbox(SANDBOX_DB, api_keys=tuple(SANDBOX_KEYS.values()), accounts=target.accounts) as running:
+    if sandbox is not None:
+        sandbox.parent.mkdir(parents=True, exist_ok=True)
+        with running_sandbox(sandbox, api_keys=tuple(SANDBOX_KEYS.values()), accounts=target.accounts) as running:
             yield Connection(api_key=SANDBOX_KEYS[target.mode], api_base=running.url)
         return
     key = os.environ.get(api_key_env, "").strip()
@@ -67,7 +75,7 @@ def connect(target: Target, *, api_base: str | None, api_key_env: str, sandbox: 
 
 @contextlib.contextmanager
 def open_gateway(
-    target: Target, *, api_base: str | None, api_key_env: str, sandbox: bool, max_rps: float
+    target: Target, *, api_base: str | None, api_key_env: str, sandbox: Path | None, max_rps: float
 ) -> Iterator[Gateway]:
     """A Gateway to what ``connect`` finds for ``target``, paced under ``max_rps`` (0: no limit)."""
     with connect(target, api_base=api_base, api_key_env=api_key_env, sandbox=sandbox) as connection:

@@ -288,3 +288,31 @@ def test_validate_counts_read_naturally(reconcile: Reconcile, write_file: WriteF
         "customers:\n  alice: {email: a@example.com, payment: {source: tok_visa}, accounts: [bookshop]}\n"
     )
     assert reconcile("validate", path).stdout.strip() == f"{path}: valid (1 customer, 1 account, 1 share)"
+
+
+def test_sandbox_state_is_kept_beside_the_file_whatever_the_working_folder(
+    reconcile: Reconcile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
+    repo.mkdir()
+    elsewhere.mkdir()
+    stripe_yaml = repo / "stripe.yaml"
+    stripe_yaml.write_text(MARKETPLACE, encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+
+    assert reconcile("apply", stripe_yaml, "--sandbox", "--auto-approve").exit_code == 0
+
+    assert (repo / ".reconcile" / "sandbox.sqlite3").exists()
+    assert not (elsewhere / ".reconcile").exists()
+    monkeypatch.chdir(repo)  # the same file by another path finds the same sandbox
+    assert reconcile("plan", "stripe.yaml", "--sandbox").stdout.startswith("No changes.")
+    saved = repo / "plan.json"
+    assert reconcile("plan", stripe_yaml, "--sandbox", "--out", saved).exit_code == 0
+    monkeypatch.chdir(elsewhere)
+    applied = reconcile("apply", saved, "--sandbox", "--auto-approve")  # a saved plan: the sandbox beside it
+    assert applied.exit_code == 0, applied.stderr
+    assert "No changes." in applied.stdout
+    imported = reconcile("import", "--sandbox", "--owner", "acme", "--out", repo / "imported.yaml")
+    assert imported.exit_code == 0, imported.stderr
+    assert "  alice:" in (repo / "imported.yaml").read_text()
+    assert not (elsewhere / ".reconcile").exists()
