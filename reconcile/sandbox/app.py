@@ -36,6 +36,8 @@ DEFAULT_API_KEY = "sk_test_sandbox"
 ADMIN_PREFIX = "/_sandbox/"
 _KEY_PREFIX = re.compile(r"(sk|rk|pk)_(test|live)_")
 _JSON = "application/json"
+# The largest request body the sandbox reads; a larger one is refused from its headers, unread.
+MAX_BODY = 1024 * 1024
 
 NO_KEY = (
     "You did not provide an API key. You need to provide your API key in the Authorization header, using "
@@ -411,19 +413,47 @@ class SandboxServer(ThreadingHTTPServer):
         log.debug("sandbox: error serving a connection from %s", client_address[0], exc_info=False)
 
 
+class _Framing(Exception):
+    """A request the transport refuses before the app sees it: malformed framing or an oversized body."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every answer has a Content-Length
     server: SandboxServer
+    # A client that stops sending mid-body frees its thread after this long, as a real server would.
+    timeout = 30
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # request lines are not logged: they are noise in test output
 
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the app, which answers an unknown one as Stripe does (404, Unrecognized
+        # request URL), where BaseHTTPRequestHandler would answer 501 with an HTML page.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # The base class's own refusals (a malformed request line, headers too long) get Stripe's body too.
+        self.close_connection = True
+        self._send(Reply(code, dumps(ApiError(code, INVALID_REQUEST, None, message or "Bad request.").body())))
+
     def _handle(self) -> None:
         path, _, query = self.path.partition("?")
-        body = self._body()
-        if body is None:
+        try:
+            body = self._body()
+        except _Framing as refused:
+            # The rest of the body is not read, so the connection cannot carry another request.
+            self.close_connection = True
+            self._send(error_reply(refused.error))
             return
-        reply = self.server.app.handle(Request(self.command, path, query, self.headers, body))
+        self._send(self.server.app.handle(Request(self.command, path, query, self.headers, body)))
+
+    def _send(self, reply: Reply) -> None:
         payload = reply.body.encode()
         lines = [f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Error')}", f"Content-Type: {_JSON}"]
         lines += [f"Content-Length: {len(payload)}", "Cache-Control: no-cache, no-store"]
@@ -434,22 +464,53 @@ class _Handler(BaseHTTPRequestHandler):
         # One write for head and body: no Nagle delay between them on keep-alive connections.
         self.wfile.write(head if self.command == "HEAD" else head + payload)
 
-    def _body(self) -> bytes | None:
+    def _body(self) -> bytes:
+        """The request body, read no further than MAX_BODY bytes; _Framing when it cannot be read."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline(65537).split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(65537)
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self.send_error(400, "bad Content-Length")
-            return None
-        return self.rfile.read(length) if length > 0 else b""
+            return self._chunked()
+        declared = self.headers.get("Content-Length")
+        if declared is None:
+            return b""
+        if not declared.strip().isdigit():
+            raise _Framing(_framing_error(f"Invalid Content-Length header: {declared[:40]!r}."))
+        length = int(declared)
+        if length > MAX_BODY:
+            raise _Framing(_too_large())
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise _Framing(_framing_error("The request body ended before its Content-Length."))
+        return body
 
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _handle
+    def _chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(65537)
+            size_text = line.split(b";")[0].strip()
+            if not size_text or any(c not in b"0123456789abcdefABCDEF" for c in size_text):
+                raise _Framing(_framing_error("Malformed chunked request body."))
+            size = int(size_text, 16)
+            if size == 0:
+                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY:
+                raise _Framing(_too_large())
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self.rfile.readline(65537) not in (b"\r\n", b"\n"):
+                raise _Framing(_framing_error("Malformed chunked request body."))
+            chunks.append(chunk)
+
+
+def _framing_error(message: str) -> ApiError:
+    return ApiError(400, INVALID_REQUEST, None, message)
+
+
+def _too_large() -> ApiError:
+    return ApiError(
+        413,
+        INVALID_REQUEST,
+        None,
+        f"The request body is too large: the API accepts at most {MAX_BODY // 1024} KiB. Send fewer parameters.",
+    )
