@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import signal
 import subprocess
@@ -32,6 +33,16 @@ import stripe
 from reconcile.sandbox import Sandbox, running_sandbox
 
 API_KEY = "sk_test_sandbox"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The reliability suite (minutes of CPU: racing processes) runs in CI, or when asked for with -m."""
+    if os.environ.get("CI") or "reliability" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="reliability suite: run it with `pytest -m reliability` (CI always runs it)")
+    for item in items:
+        if "reliability" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture
