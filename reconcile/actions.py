@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import ClassVar, Final, Literal, TypeAlias, get_args
 
-from reconcile.model import DEFAULT_PAYMENT_METHOD, FieldPath, Strategy
+from reconcile.model import DEFAULT_PAYMENT_METHOD, FieldPath, Strategy, Value
 
 
 class Unknown(Enum):
@@ -52,12 +52,28 @@ class FieldChange:
     """One field's before and after; ``after`` None unsets it, and is also the payload."""
 
     path: FieldPath
-    before: str | None
-    after: str | Unknown | None
+    before: Value | None
+    after: Value | Unknown | None
 
     @property
     def field(self) -> str:
-        """The field as plan files and the screen name it (``email``, ``metadata.tier``)."""
+        """The field as plan files and the screen name it (``email``, ``metadata.tier``, ``address.city``)."""
+        return self.path.text
+
+
+@dataclass(frozen=True, slots=True)
+class KeptValue:
+    """A part of an address or shipping that an update leaves as it is, but sends again.
+
+    Stripe replaces an address (or shipping) whole, so an update of ``address.city`` must send
+    the parts that stay, too; the plan carries them so that a saved plan applies the same way.
+    """
+
+    path: FieldPath
+    value: Value
+
+    @property
+    def field(self) -> str:
         return self.path.text
 
 
@@ -78,6 +94,11 @@ class _ActionBase:
     @property
     def changes(self) -> tuple[FieldChange, ...]:
         """The field changes it makes (kinds that make some declare them as a field)."""
+        return ()
+
+    @property
+    def kept(self) -> tuple[KeptValue, ...]:
+        """Unchanged parts of the addresses it changes, sent again (kinds that update declare them as a field)."""
         return ()
 
     @property
@@ -144,6 +165,7 @@ class UpdateCustomer(PlatformAction):
 
     platform_customer: str
     changes: tuple[FieldChange, ...]
+    kept: tuple[KeptValue, ...] = ()
 
     @property
     def object_id(self) -> str:
@@ -201,6 +223,7 @@ class UpdateShare(CopyAction):
     platform_customer: str
     copy: str  # the copy's cus_ id
     changes: tuple[FieldChange, ...]
+    kept: tuple[KeptValue, ...] = ()
 
     @property
     def object_id(self) -> str:
@@ -231,7 +254,11 @@ class RotateSource(CopyAction):
     @property
     def replaced(self) -> str | None:
         """The copy's default PaymentMethod this rotation replaces (payment_method strategy), if any."""
-        return next((c.before for c in self.changes if c.path == DEFAULT_PAYMENT_METHOD), None)
+        return self._before(DEFAULT_PAYMENT_METHOD)
+
+    def _before(self, path: FieldPath) -> str | None:
+        before = next((c.before for c in self.changes if c.path == path), None)
+        return before if isinstance(before, str) else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,16 +21,22 @@ from typing import TypedDict, cast
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from reconcile.countries import COUNTRY_CODES
 from reconcile.errors import ConfigError, Problem
 from reconcile.model import (
     KEY_KEY,
+    NO_DETAILS,
     OWNER_KEY,
     OWNERSHIP_KEYS,
+    Address,
     CustomerSpec,
+    CustomField,
     DesiredState,
+    Details,
     Fields,
     Mode,
     ShareSpec,
+    Shipping,
     Strategy,
     frozen_map,
 )
@@ -43,6 +49,7 @@ RESERVED_PREFIX = "reconcile_"
 MAX_METADATA_KEYS = 50
 PLATFORM_OWNERSHIP_KEYS = len({OWNER_KEY, KEY_KEY})
 COPY_OWNERSHIP_KEYS = len(OWNERSHIP_KEYS)
+_DETAIL_KEYS = frozenset({"address", "shipping", "preferred_locales", "tax_exempt", "invoice_settings"})
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -55,12 +62,42 @@ _TYPE_NAMES = {
 }
 
 
+class _RawAddress(TypedDict, total=False):
+    line1: str
+    line2: str
+    city: str
+    state: str
+    postal_code: str
+    country: str
+
+
+class _RawShipping(TypedDict, total=False):
+    name: str
+    phone: str
+    address: _RawAddress
+
+
+class _RawCustomField(TypedDict):
+    name: str
+    value: str
+
+
+class _RawInvoiceSettings(TypedDict, total=False):
+    footer: str
+    custom_fields: list[_RawCustomField]
+
+
 class _RawFields(TypedDict, total=False):
     email: str
     name: str
     phone: str
     description: str
     metadata: dict[str, str]
+    address: _RawAddress
+    shipping: _RawShipping
+    preferred_locales: list[str]
+    tax_exempt: str
+    invoice_settings: _RawInvoiceSettings
 
 
 class _RawShare(_RawFields):
@@ -249,6 +286,9 @@ def _value_message(error: ValidationError, rule: Mapping[str, object]) -> str:
             return f"{title} must not be empty"
         case "uniqueItems":
             return "lists the same entry twice"
+        case "maxItems":
+            count = len(value) if isinstance(value, list) else 0
+            return f"lists {count} entries (Stripe allows at most {error.validator_value})"
         case "minProperties":
             return f"expected at least one of: {_joined(list(_mapping(rule.get('properties'))))}"
         case _:
@@ -324,7 +364,29 @@ def _semantic_problems(document: Document) -> list[Problem]:
         problems += _share_problems(document, where, customer, accounts)
         problems += _payment_problems(document, where, customer, root)
         problems += _metadata_problems(document, where, customer)
+        problems += _detail_problems(document, where, customer)
+        for index, entry in enumerate(_items(customer.get("accounts"))):
+            problems += _detail_problems(document, (*where, "accounts", index), _mapping(entry))
     return problems
+
+
+def _detail_problems(document: Document, where: JsonPath, fields: Mapping[str, object]) -> Iterator[Problem]:
+    """Country codes that ISO 3166-1 does not assign, and shipping without the name or address Stripe requires."""
+    shipping = _mapping(fields.get("shipping"))
+    addresses: list[tuple[JsonPath, object]] = [((*where, "address"), fields.get("address"))]
+    addresses.append(((*where, "shipping", "address"), shipping.get("address")))
+    for at, address in addresses:
+        country = _mapping(address).get("country")
+        if isinstance(country, str) and len(country) == 2 and country.isupper() and country not in COUNTRY_CODES:
+            message = f"unknown country code {_show(country)} (expected an ISO 3166-1 alpha-2 code, such as GB or US)"
+            yield document.problem((*at, "country"), message)
+    missing = [name for name in ("name", "address") if name not in shipping]
+    if shipping and missing:
+        message = (
+            f"shipping needs {' and '.join(missing)} as well (Stripe requires name and address together); "
+            "write shipping: {} to clear it"
+        )
+        yield document.problem((*where, "shipping"), message)
 
 
 def _account_problems(document: Document, accounts: Mapping[str, object]) -> Iterator[Problem]:
@@ -507,6 +569,46 @@ def _fields(raw: _RawFields) -> Fields:
         phone=raw.get("phone"),
         description=raw.get("description"),
         metadata=None if metadata is None else frozen_map(metadata),
+        details=_details(raw),
+    )
+
+
+def _details(raw: _RawFields) -> Details:
+    """The declared details; an empty value (``{}``, ``[]``, ``""``) is declared, and clears the detail."""
+    if not raw.keys() & _DETAIL_KEYS:
+        return NO_DETAILS  # most customers declare none: one shared value
+    address, shipping, locales = raw.get("address"), raw.get("shipping"), raw.get("preferred_locales")
+    invoice = raw.get("invoice_settings", {})
+    custom_fields = invoice.get("custom_fields")
+    return Details(
+        address=None if address is None else _address(address),
+        shipping=None if shipping is None else _shipping(shipping),
+        preferred_locales=None if locales is None else tuple(locales),
+        tax_exempt=raw.get("tax_exempt"),
+        invoice_footer=invoice.get("footer"),
+        invoice_custom_fields=(
+            None if custom_fields is None else tuple(CustomField(f["name"], f["value"]) for f in custom_fields)
+        ),
+    )
+
+
+def _address(raw: _RawAddress) -> Address:
+    return Address(
+        line1=raw.get("line1") or None,
+        line2=raw.get("line2") or None,
+        city=raw.get("city") or None,
+        state=raw.get("state") or None,
+        postal_code=raw.get("postal_code") or None,
+        country=raw.get("country") or None,
+    )
+
+
+def _shipping(raw: _RawShipping) -> Shipping:
+    address = raw.get("address")
+    return Shipping(
+        name=raw.get("name"),
+        phone=raw.get("phone") or None,
+        address=Address() if address is None else _address(address),
     )
 
 

@@ -46,14 +46,20 @@ from reconcile.actions import (
 )
 from reconcile.gateway import ApiFailure, Gateway, Written
 from reconcile.model import (
+    ADDRESS_PARTS,
     KEY_KEY,
     OWNER_KEY,
     PLATFORM_CUSTOMER_KEY,
     SOURCE_KEY,
+    WHOLE_OBJECTS,
     DefaultPaymentMethod,
+    DetailField,
+    FieldPath,
     MetadataKey,
     PlainField,
     Strategy,
+    Value,
+    field_path,
 )
 from reconcile.plan import Plan
 from reconcile.report import ActionResult, ApplyReport, Outcome
@@ -557,11 +563,14 @@ class _Mismatched(_Stale):
 
 
 def payload(action: Action) -> dict[str, Any]:
-    """Stripe parameters from an action's changes: "" unsets a field or a metadata key.
+    """Stripe parameters from an action's changes: "" unsets a field, a metadata key or a detail.
 
     A value known only at apply (UNKNOWN) is left out: the caller adds it once earlier actions made it.
+    An address or shipping is sent whole (its changed parts, then the parts ``kept``), as Stripe
+    replaces it whole; emptied, it is sent as "", which is how Stripe clears it.
     """
     params: dict[str, Any] = {"metadata": {}}
+    whole: dict[str, dict[FieldPath, Value | None]] = {}
     for change in action.changes:
         if change.after is UNKNOWN:
             continue
@@ -572,12 +581,59 @@ def payload(action: Action) -> dict[str, Any]:
             case PlainField(name):
                 params[name] = value
             case DefaultPaymentMethod():
-                params["invoice_settings"] = {"default_payment_method": value}
+                params.setdefault("invoice_settings", {})["default_payment_method"] = value
+            case DetailField() as leaf if leaf.detail in WHOLE_OBJECTS:
+                whole.setdefault(leaf.detail, {})[leaf] = change.after
+            case DetailField() as leaf:
+                _set_detail(params, leaf, change.after)
             case _:
                 assert_never(change.path)
+    for kept in action.kept:
+        if isinstance(kept.path, DetailField) and kept.path.detail in whole:
+            whole[kept.path.detail][kept.path] = kept.value
+    for detail, leaves in whole.items():
+        params[detail] = _whole(detail, leaves)
     if not params["metadata"]:
         del params["metadata"]
     return params
+
+
+def _set_detail(params: dict[str, Any], leaf: DetailField, value: Value | None) -> None:
+    """One detail that Stripe takes as a value of its own: a list, the footer, tax_exempt; "" clears it."""
+    sent: object = ""
+    if isinstance(value, tuple):
+        sent = [item if isinstance(item, str) else {"name": item.name, "value": item.value} for item in value] or ""
+    elif value is not None:
+        sent = value
+    if leaf.parts[0] == "invoice_settings":
+        params.setdefault("invoice_settings", {})[leaf.parts[1]] = sent
+    else:
+        params[leaf.text] = sent
+
+
+def _whole(detail: str, leaves: Mapping[FieldPath, Value | None]) -> dict[str, Any] | str:
+    """An address or shipping as Stripe takes it: every part ("" when unset), or "" when it is all unset."""
+
+    def text(*parts: str) -> str:
+        value = leaves.get(field_path(".".join(parts)))
+        return value if isinstance(value, str) else ""
+
+    def address(*prefix: str) -> dict[str, str]:
+        return {part: text(*prefix, part) for part in ADDRESS_PARTS}
+
+    sent: dict[str, Any] = address("address")
+    if detail == "shipping":
+        names = {"name": text("shipping", "name"), "phone": text("shipping", "phone")}
+        sent = {**names, "address": address("shipping", "address")}
+    return sent if any(_flatten_values(sent)) else ""
+
+
+def _flatten_values(sent: Mapping[str, Any]) -> Iterator[str]:
+    for value in sent.values():
+        if isinstance(value, Mapping):
+            yield from _flatten_values(value)
+        else:
+            yield value
 
 
 def idempotency_base(owner: str, action: Action, params: Mapping[str, Any]) -> str:

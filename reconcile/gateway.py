@@ -18,7 +18,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 import stripe
 
-from reconcile.model import ConnectedAccount, Customer, Fields, frozen_map
+from reconcile.model import (
+    ADDRESS_PARTS,
+    NO_DETAILS,
+    Address,
+    ConnectedAccount,
+    Customer,
+    CustomField,
+    Details,
+    Fields,
+    Shipping,
+    frozen_map,
+)
 from reconcile.pacing import Pacer
 
 # Stripe's largest page; observing costs the minimum number of list calls with it.
@@ -305,7 +316,8 @@ def to_customer(obj: Any) -> Customer:
         if isinstance(card, Mapping):
             fingerprint, last4 = card.get("fingerprint"), card.get("last4")
         source = source.get("id")
-    default_pm = (data.get("invoice_settings") or {}).get("default_payment_method")
+    invoice_settings = data.get("invoice_settings") or {}
+    default_pm = invoice_settings.get("default_payment_method")
     if isinstance(default_pm, Mapping):
         default_pm = default_pm.get("id")
     return Customer(
@@ -316,6 +328,7 @@ def to_customer(obj: Any) -> Customer:
             phone=data.get("phone"),
             description=data.get("description"),
             metadata=frozen_map({str(k): str(v) for k, v in (data.get("metadata") or {}).items()}),
+            details=_details(data, invoice_settings),
         ),
         default_source=source,
         default_payment_method=default_pm,
@@ -323,6 +336,43 @@ def to_customer(obj: Any) -> Customer:
         card_last4=last4,
         created=int(data.get("created") or 0),
     )
+
+
+def _details(data: Mapping[str, Any], invoice_settings: Mapping[str, Any]) -> Details:
+    """A customer's details; most customers have none, and share one empty value."""
+    shipping = data.get("shipping")
+    locales = tuple(str(locale) for locale in data.get("preferred_locales") or ())
+    custom_fields = tuple(
+        CustomField(str(item.get("name") or ""), str(item.get("value") or ""))
+        for item in invoice_settings.get("custom_fields") or ()
+    )
+    tax_exempt = data.get("tax_exempt")
+    details = Details(
+        address=_address(data.get("address")),
+        shipping=_shipping(shipping) if isinstance(shipping, Mapping) else None,
+        preferred_locales=locales or None,
+        tax_exempt=None if tax_exempt in (None, "none") else str(tax_exempt),
+        invoice_footer=_text(invoice_settings.get("footer")),
+        invoice_custom_fields=custom_fields or None,
+    )
+    return NO_DETAILS if details == NO_DETAILS else details
+
+
+def _shipping(shipping: Mapping[str, Any]) -> Shipping:
+    address = _address(shipping.get("address")) or Address()
+    return Shipping(name=_text(shipping.get("name")), phone=_text(shipping.get("phone")), address=address)
+
+
+def _address(value: Any) -> Address | None:
+    if not isinstance(value, Mapping):
+        return None
+    address = Address(**{part: _text(value.get(part)) for part in ADDRESS_PARTS})
+    return None if address == Address() else address
+
+
+def _text(value: Any) -> str | None:
+    """A text field of a nested object; Stripe stores an empty one as null, and so do we."""
+    return str(value) if value else None
 
 
 def to_account(obj: Any) -> ConnectedAccount:

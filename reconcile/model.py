@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final, TypeAlias
+from typing import Final, TypeAlias, cast
 
 # Ownership metadata keys (the README's "Ownership" section).
 OWNER_KEY = "reconcile_owner"
@@ -21,6 +21,18 @@ OWNERSHIP_KEYS = frozenset({OWNER_KEY, KEY_KEY, PLATFORM_CUSTOMER_KEY, SOURCE_KE
 
 # The customer fields the tool manages, on the platform customer and on every copy.
 FIELDS = ("email", "name", "phone", "description")
+# The customer details a seller invoices and taxes with: managed only where the file declares them.
+DETAILS = (
+    "address",
+    "shipping",
+    "preferred_locales",
+    "tax_exempt",
+    "invoice_settings.footer",
+    "invoice_settings.custom_fields",
+)
+ADDRESS_PARTS = ("line1", "line2", "city", "state", "postal_code", "country")
+# Stripe replaces these hashes whole on an update: a change to one part sends all of them again.
+WHOLE_OBJECTS = ("address", "shipping")
 
 
 # -- field paths: what a plan change names -------------------------------------------------------------
@@ -57,12 +69,47 @@ class DefaultPaymentMethod:
         return _DEFAULT_PAYMENT_METHOD_TEXT
 
 
-FieldPath: TypeAlias = PlainField | MetadataKey | DefaultPaymentMethod
+@dataclass(frozen=True, slots=True)
+class DetailField:
+    """A leaf of the customer details, dotted as Stripe nests it (``address.city``, ``tax_exempt``)."""
+
+    parts: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return ".".join(self.parts)
+
+    @property
+    def detail(self) -> str:
+        """The declarable detail it belongs to, one of DETAILS (``address`` for ``address.city``)."""
+        return self.text if self.parts[0] == "invoice_settings" else self.parts[0]
+
+
+FieldPath: TypeAlias = PlainField | MetadataKey | DefaultPaymentMethod | DetailField
 
 _METADATA_PREFIX = "metadata."
 _DEFAULT_PAYMENT_METHOD_TEXT = "invoice_settings.default_payment_method"
 DEFAULT_PAYMENT_METHOD: Final = DefaultPaymentMethod()
 FIELD_PATHS: Final = tuple(PlainField(name) for name in FIELDS)
+
+
+def _detail_leaves(detail: str) -> tuple[DetailField, ...]:
+    if detail == "address":
+        return tuple(DetailField(("address", part)) for part in ADDRESS_PARTS)
+    if detail == "shipping":
+        names = (DetailField(("shipping", "name")), DetailField(("shipping", "phone")))
+        return names + tuple(DetailField(("shipping", "address", part)) for part in ADDRESS_PARTS)
+    return (DetailField(tuple(detail.split("."))),)
+
+
+# Every leaf of each detail, in the order Stripe's reference lists them.
+DETAIL_LEAVES: Final[Mapping[str, tuple[DetailField, ...]]] = MappingProxyType(
+    {detail: _detail_leaves(detail) for detail in DETAILS}
+)
+_DETAIL_PATHS: Final = {leaf.text: leaf for leaves in DETAIL_LEAVES.values() for leaf in leaves}
+PREFERRED_LOCALES: Final = _DETAIL_PATHS["preferred_locales"]
+CUSTOM_FIELDS: Final = _DETAIL_PATHS["invoice_settings.custom_fields"]
+SHIPPING_PHONE: Final = _DETAIL_PATHS["shipping.phone"]
 
 
 def field_path(text: str) -> FieldPath:
@@ -71,7 +118,12 @@ def field_path(text: str) -> FieldPath:
         return DEFAULT_PAYMENT_METHOD
     if text.startswith(_METADATA_PREFIX):
         return MetadataKey(text.removeprefix(_METADATA_PREFIX))
-    return PlainField(text)
+    return _DETAIL_PATHS.get(text) or PlainField(text)
+
+
+def is_detail_prefix(text: str) -> bool:
+    """Whether ``text`` names a detail or a part of one (``address``, ``shipping.address``, ``address.city``)."""
+    return any(leaf.text == text or leaf.text.startswith(text + ".") for leaf in _DETAIL_PATHS.values())
 
 
 def is_ownership(path: FieldPath) -> bool:
@@ -87,6 +139,152 @@ def metadata_paths(metadata: Mapping[str, str | None]) -> dict[FieldPath, str | 
 def frozen_map(items: Mapping[str, str] | None = None) -> Mapping[str, str]:
     """An immutable copy of a str -> str mapping, sorted by key for stable output."""
     return MappingProxyType(dict(sorted((items or {}).items())))
+
+
+# -- customer details: nested values --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Address:
+    """A postal address; a part that is None is not set (Stripe stores an empty part as null)."""
+
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+    def part(self, name: str) -> str | None:
+        value = getattr(self, name)
+        return value if isinstance(value, str) and value else None
+
+
+EMPTY_ADDRESS: Final = Address()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shipping:
+    """Shipping details; all None and an empty address when not set."""
+
+    name: str | None = None
+    phone: str | None = None
+    address: Address = EMPTY_ADDRESS
+
+
+EMPTY_SHIPPING: Final = Shipping()
+
+
+@dataclass(frozen=True, slots=True)
+class CustomField:
+    """One of the custom fields Stripe prints on a customer's invoices."""
+
+    name: str
+    value: str
+
+
+# A field's value: text, or for the two list details a tuple (preferred_locales, invoice custom fields).
+Value: TypeAlias = str | tuple[str, ...] | tuple[CustomField, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Details:
+    """The customer details; each None means "not declared" (or, observed, "not set").
+
+    A declared empty value (``address: {}``, ``preferred_locales: []``, ``footer: ""``) is the
+    one form of "clear it": it is not None, so it is managed, and its leaves are all unset.
+    """
+
+    address: Address | None = None
+    shipping: Shipping | None = None
+    preferred_locales: tuple[str, ...] | None = None
+    tax_exempt: str | None = None
+    invoice_footer: str | None = None
+    invoice_custom_fields: tuple[CustomField, ...] | None = None
+
+    def declared(self) -> tuple[str, ...]:
+        """The details set here, as DETAILS names them."""
+        return tuple(detail for detail in DETAILS if self._raw(detail) is not None)
+
+    def same(self, other: Details, detail: str) -> bool:
+        """Whether the two hold the same value for ``detail`` (unset, empty and Stripe's default alike)."""
+        return _normal(detail, self._raw(detail)) == _normal(detail, other._raw(detail))
+
+    def leaves(self, detail: str) -> dict[FieldPath, Value | None]:
+        """``detail`` leaf by leaf (``address.city`` -> value); an unset leaf is None."""
+        raw = _normal(detail, self._raw(detail))
+        match raw:
+            case Address():
+                return {leaf: raw.part(leaf.parts[-1]) for leaf in DETAIL_LEAVES[detail]}
+            case Shipping():
+                name, phone, *address = DETAIL_LEAVES[detail]
+                values: dict[FieldPath, Value | None] = {name: raw.name or None, phone: raw.phone or None}
+                values.update({leaf: raw.address.part(leaf.parts[-1]) for leaf in address})
+                return values
+            case _:
+                (leaf,) = DETAIL_LEAVES[detail]
+                return {leaf: cast(Value | None, raw)}
+
+    def over(self, base: Details) -> Details:
+        """These details, with ``base``'s where these leave one undeclared (per-account over customer)."""
+        if self is NO_DETAILS:
+            return base
+        return Details(
+            address=self.address if self.address is not None else base.address,
+            shipping=self.shipping if self.shipping is not None else base.shipping,
+            preferred_locales=self.preferred_locales if self.preferred_locales is not None else base.preferred_locales,
+            tax_exempt=self.tax_exempt if self.tax_exempt is not None else base.tax_exempt,
+            invoice_footer=self.invoice_footer if self.invoice_footer is not None else base.invoice_footer,
+            invoice_custom_fields=(
+                self.invoice_custom_fields if self.invoice_custom_fields is not None else base.invoice_custom_fields
+            ),
+        )
+
+    def _raw(self, detail: str) -> object:
+        match detail:
+            case "address":
+                return self.address
+            case "shipping":
+                return self.shipping
+            case "preferred_locales":
+                return self.preferred_locales
+            case "tax_exempt":
+                return self.tax_exempt
+            case "invoice_settings.footer":
+                return self.invoice_footer
+            case "invoice_settings.custom_fields":
+                return self.invoice_custom_fields
+        raise KeyError(detail)
+
+
+NO_DETAILS: Final = Details()
+
+
+def _normal(detail: str, raw: object) -> object:
+    """A detail's value with every form of "not set" made one: what Stripe holds after clearing it."""
+    if detail == "address":
+        return raw if isinstance(raw, Address) else EMPTY_ADDRESS
+    if detail == "shipping":
+        return raw if isinstance(raw, Shipping) else EMPTY_SHIPPING
+    if detail == "tax_exempt":
+        return raw or "none"  # Stripe's default, and what clearing it sets
+    return raw or None  # "" footer, [] locales and custom fields: unset
+
+
+def value_to_json(value: Value | None) -> object:
+    """A field value as plan files write it: text, a list of locales, a list of {name, value}."""
+    if isinstance(value, tuple):
+        return [item if isinstance(item, str) else {"name": item.name, "value": item.value} for item in value]
+    return value
+
+
+def value_from_json(path: FieldPath, data: object) -> Value | None:
+    """The inverse of ``value_to_json`` for the field at ``path``."""
+    if not isinstance(data, list):
+        return None if data is None else str(data)
+    if path == CUSTOM_FIELDS:
+        return tuple(CustomField(str(item["name"]), str(item["value"])) for item in data)
+    return tuple(str(item) for item in data)
 
 
 class Mode(StrEnum):
@@ -128,6 +326,7 @@ class Fields:
     phone: str | None = None
     description: str | None = None
     metadata: Mapping[str, str] | None = None
+    details: Details = NO_DETAILS
 
     def get(self, name: str) -> str | None:
         """One of the text FIELDS by name (metadata is read as ``.metadata``)."""
@@ -184,11 +383,13 @@ class Customer:
     def metadata(self) -> Mapping[str, str]:
         return self.fields.metadata or frozen_map()
 
-    def flat(self) -> dict[FieldPath, str | None]:
-        """Every field by path, each metadata key its own: what plan changes name."""
-        flat: dict[FieldPath, str | None] = {path: self.fields.get(path.name) for path in FIELD_PATHS}
+    def flat(self) -> dict[FieldPath, Value | None]:
+        """Every field by path, each metadata key and detail leaf its own: what plan changes name."""
+        flat: dict[FieldPath, Value | None] = {path: self.fields.get(path.name) for path in FIELD_PATHS}
         flat.update(metadata_paths(self.metadata))
         flat[DEFAULT_PAYMENT_METHOD] = self.default_payment_method
+        for detail in DETAILS:
+            flat.update(self.fields.details.leaves(detail))
         return flat
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, assert_never
@@ -19,6 +19,7 @@ from reconcile.actions import (
     AttachSource,
     CreateCustomer,
     FieldChange,
+    KeptValue,
     RotateSource,
     Share,
     Unknown,
@@ -27,7 +28,7 @@ from reconcile.actions import (
     UpdateShare,
 )
 from reconcile.errors import UnsafePlanError
-from reconcile.model import Strategy, field_path
+from reconcile.model import FieldPath, Strategy, Value, field_path, value_from_json, value_to_json
 
 FORMAT_VERSION = 1
 
@@ -181,7 +182,7 @@ def action_to_json(action: Action) -> dict[str, Any]:
             platform_customer, source, strategy = action.platform_customer, action.source, action.strategy
         case _:
             assert_never(action)
-    entry = {
+    entry: dict[str, Any] = {
         "id": action.id,
         "action": action.kind.value,
         "customer_key": action.customer_key,
@@ -191,11 +192,13 @@ def action_to_json(action: Action) -> dict[str, Any]:
         "object_id": action.object_id,
         "source": _known(source),
         "strategy": strategy.value if strategy else None,
-        "changes": {c.field: [c.before, _shown(c.after)] for c in action.changes},
+        "changes": {c.field: [value_to_json(c.before), _shown(c.after)] for c in action.changes},
         "after": list(action.after),
     }
     if isinstance(action, Unshare) and action.duplicate_of:
         entry["duplicate_of"] = action.duplicate_of  # only then: every other entry keeps its exact bytes
+    if action.kept:
+        entry["kept"] = {k.field: value_to_json(k.value) for k in action.kept}  # only then, as duplicate_of
     return entry
 
 
@@ -203,16 +206,16 @@ def action_from_json(data: Mapping[str, Any]) -> Action:
     """The action a plan file's entry describes; ValueError or KeyError when it lacks what its kind needs."""
     kind = ActionKind(data["action"])
     key = str(data["customer_key"])
-    changes = tuple(
-        FieldChange(field_path(name), before, _unknown(after))
-        for name, (before, after) in data.get("changes", {}).items()
-    )
+    changes = tuple(_change(name, before, after) for name, (before, after) in data.get("changes", {}).items())
+    kept = tuple(KeptValue(path, value) for path, value in _kept(data.get("kept", {})))
     after = tuple(data.get("after", ()))
     match kind:
         case ActionKind.CREATE_CUSTOMER:
             return CreateCustomer(customer_key=key, changes=changes)
         case ActionKind.UPDATE_CUSTOMER:
-            return UpdateCustomer(customer_key=key, platform_customer=_required(data, "object_id"), changes=changes)
+            return UpdateCustomer(
+                customer_key=key, platform_customer=_required(data, "object_id"), changes=changes, kept=kept
+            )
         case ActionKind.ATTACH_SOURCE:
             return AttachSource(
                 customer_key=key,
@@ -239,6 +242,7 @@ def action_from_json(data: Mapping[str, Any]) -> Action:
                 platform_customer=_required(data, "platform_customer"),
                 copy=_required(data, "object_id"),
                 changes=changes,
+                kept=kept,
             )
         case ActionKind.ROTATE_SOURCE:
             return RotateSource(
@@ -286,10 +290,22 @@ def _known(value: str | Unknown | None) -> str | None:
     return None if value is UNKNOWN else value
 
 
-def _shown(value: str | Unknown | None) -> str | None:
+def _shown(value: Value | Unknown | None) -> object:
     """Plan files write UNKNOWN as the text the screen shows where it is a field's value."""
-    return KNOWN_AFTER_APPLY if value is UNKNOWN else value
+    return KNOWN_AFTER_APPLY if value is UNKNOWN else value_to_json(value)
 
 
-def _unknown(value: str | None) -> str | Unknown | None:
-    return UNKNOWN if value == KNOWN_AFTER_APPLY else value
+def _change(name: str, before: object, after: object) -> FieldChange:
+    path = field_path(name)
+    return FieldChange(
+        path, value_from_json(path, before), UNKNOWN if after == KNOWN_AFTER_APPLY else value_from_json(path, after)
+    )
+
+
+def _kept(data: Mapping[str, object]) -> Iterator[tuple[FieldPath, Value]]:
+    for name, value in data.items():
+        path = field_path(name)
+        kept = value_from_json(path, value)
+        if kept is None:
+            raise ValueError(f"kept value of {name} is null")
+        yield path, kept

@@ -2,7 +2,10 @@
 
 Field rule, for every customer: a declared field is managed; a field the file leaves out is
 taken from the platform customer as it is (and so never planned as a change there). A copy
-carries the customer's effective fields, with the per-account overrides on top.
+carries the customer's effective fields, with the per-account overrides on top. The details
+(address, shipping, locales, tax status, invoice settings) are managed only where declared,
+on the customer or per account: left out, they are left alone on the platform and on copies.
+Details are compared whole first; only one that differs is diffed leaf by leaf (``address.city``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from reconcile.actions import (
     AttachSource,
     CreateCustomer,
     FieldChange,
+    KeptValue,
     RotateSource,
     Share,
     Unknown,
@@ -27,21 +31,26 @@ from reconcile.actions import (
 )
 from reconcile.model import (
     DEFAULT_PAYMENT_METHOD,
+    DETAIL_LEAVES,
     FIELD_PATHS,
     KEY_KEY,
     OWNER_KEY,
     OWNERSHIP_KEYS,
     PLATFORM_CUSTOMER_KEY,
     SOURCE_KEY,
+    WHOLE_OBJECTS,
     AdoptBy,
     Customer,
     CustomerSpec,
     DesiredState,
+    DetailField,
+    Details,
     FieldPath,
     MetadataKey,
     ObservedState,
     ShareSpec,
     Strategy,
+    Value,
     email_key,
     is_ownership,
     metadata_paths,
@@ -52,11 +61,11 @@ from reconcile.plan import Conflict, Plan
 MAX_METADATA_KEYS = 50
 PLATFORM_OWNERSHIP_KEYS = 2  # reconcile_owner, reconcile_key
 
-FlatFields = dict[FieldPath, str | None]
+FlatFields = dict[FieldPath, Value | None]
 
 
 def diff(
-    before: Mapping[FieldPath, str | None], after: Mapping[FieldPath, str | Unknown | None]
+    before: Mapping[FieldPath, Value | None], after: Mapping[FieldPath, Value | Unknown | None]
 ) -> tuple[FieldChange, ...]:
     """Field-level changes from ``before`` to ``after`` (flat maps), sorted by field; absent equals None."""
     # A plain comparison, not DeepDiff: DeepDiff reports an empty side as one change of the
@@ -229,16 +238,26 @@ class _Planner:
         declared = _flatten_declared(spec)
         after: list[str] = []
         if platform is None:
-            create = CreateCustomer(customer_key=spec.key, changes=diff({}, {**declared, **metadata_paths(owned)}))
+            details = _set(_leaves(spec.fields.details))
+            changes = diff({}, {**declared, **details, **metadata_paths(owned)})
+            create = CreateCustomer(customer_key=spec.key, changes=changes)
             self.actions.append(create)
             after.append(create.id)
         else:
             live = _flatten(platform, declared_metadata=spec.fields.metadata is not None)
+            live_details, declared_details = _differing(platform.fields.details, spec.fields.details)
+            live.update(live_details)
+            declared.update(declared_details)
             wanted = {**live, **_ignoring(spec.ignore_changes, declared, live), **metadata_paths(owned)}
             changes = diff(live, wanted)
             if changes:
                 self.actions.append(
-                    UpdateCustomer(customer_key=spec.key, platform_customer=platform.id, changes=changes)
+                    UpdateCustomer(
+                        customer_key=spec.key,
+                        platform_customer=platform.id,
+                        changes=changes,
+                        kept=_kept(changes, wanted),
+                    )
                 )
         source: str | Unknown | None = _platform_source(platform, spec.strategy)
         if spec.payment_source and (platform is None or platform.default_source is None):
@@ -301,7 +320,10 @@ class _Planner:
         assert platform_id is not None  # a copy is found by the platform customer it names
         live = _flatten(copy, declared_metadata=True)
         live_user = {k: v for k, v in live.items() if not is_ownership(k)}
-        changes = diff(live_user, {**live_user, **_ignoring(spec.ignore_changes, wanted, live_user)})
+        live_details, wanted_details = _differing(copy.fields.details, _copy_details(spec, share))
+        live_user.update(live_details)
+        target = {**live_user, **_ignoring(spec.ignore_changes, {**wanted, **wanted_details}, live_user)}
+        changes = diff(live_user, target)
         if changes:
             self.actions.append(
                 UpdateShare(
@@ -311,6 +333,7 @@ class _Planner:
                     platform_customer=platform_id,
                     copy=copy.id,
                     changes=changes,
+                    kept=_kept(changes, target),
                 )
             )
         # A source attached in this same apply is new to every existing copy as well.
@@ -370,7 +393,7 @@ class _Planner:
                 platform_customer=platform_id,
                 source=side.source,
                 strategy=spec.strategy,
-                changes=diff({}, {**{k: v for k, v in wanted.items() if v is not None}, **ownership}),
+                changes=diff({}, {**_set({**wanted, **_leaves(_copy_details(spec, share))}), **ownership}),
                 after=side.after,
             )
         )
@@ -566,6 +589,48 @@ def _rotation(copy: Customer, source: str | Unknown, strategy: Strategy) -> tupl
     return tuple(sorted(changes, key=lambda change: change.field))
 
 
+def _copy_details(spec: CustomerSpec, share: ShareSpec) -> Details:
+    """The details a copy should carry: the account's, over the customer's."""
+    return share.overrides.details.over(spec.fields.details)
+
+
+def _leaves(details: Details) -> FlatFields:
+    """Every leaf of the declared details."""
+    leaves: FlatFields = {}
+    for detail in details.declared():
+        leaves.update(details.leaves(detail))
+    return leaves
+
+
+def _differing(live: Details, wanted: Details) -> tuple[FlatFields, FlatFields]:
+    """Leaf by leaf, live and wanted, of the declared details whose values differ (compared whole first)."""
+    live_leaves: FlatFields = {}
+    wanted_leaves: FlatFields = {}
+    for detail in wanted.declared():
+        if not live.same(wanted, detail):
+            live_leaves.update(live.leaves(detail))
+            wanted_leaves.update(wanted.leaves(detail))
+    return live_leaves, wanted_leaves
+
+
+def _kept(changes: tuple[FieldChange, ...], wanted: Mapping[FieldPath, Value | None]) -> tuple[KeptValue, ...]:
+    """The set parts of each address or shipping that changes, which the update sends again unchanged."""
+    changed = {c.path for c in changes}
+    touched = {c.path.detail for c in changes if isinstance(c.path, DetailField)} & set(WHOLE_OBJECTS)
+    kept = []
+    for detail in sorted(touched):
+        for leaf in DETAIL_LEAVES[detail]:
+            value = wanted.get(leaf)
+            if leaf not in changed and value is not None:
+                kept.append(KeptValue(leaf, value))
+    return tuple(kept)
+
+
+def _set(fields: Mapping[FieldPath, Value | None]) -> dict[FieldPath, Value]:
+    """The fields that have a value (what a new customer is created with)."""
+    return {path: value for path, value in fields.items() if value is not None}
+
+
 def _user_metadata(customer: Customer) -> dict[str, str]:
     return {k: v for k, v in customer.metadata.items() if k not in OWNERSHIP_KEYS}
 
@@ -587,7 +652,7 @@ def _flatten(customer: Customer, *, declared_metadata: bool) -> FlatFields:
 
 
 def _ignoring(
-    ignored: frozenset[str], wanted: Mapping[FieldPath, str | None], live: Mapping[FieldPath, str | None]
+    ignored: frozenset[str], wanted: Mapping[FieldPath, Value | None], live: Mapping[FieldPath, Value | None]
 ) -> FlatFields:
     """``wanted``, with ignored fields held at their live value; metadata keys absent from
     ``wanted`` but present in ``live`` are removed (``None``) unless ignored."""
@@ -605,7 +670,12 @@ def _ignoring(
 
 
 def _ignored(path: FieldPath, ignored: frozenset[str]) -> bool:
-    """Whether ``ignore_changes`` (entries as the file spells them: phone, metadata, metadata.tier) names it."""
+    """Whether ``ignore_changes`` names it, as the file spells entries: phone, metadata, metadata.tier,
+    and for details the leaf or any part above it (address.line2, shipping.address, address)."""
+    if not ignored:
+        return False
     if path.text in ignored:
         return True
+    if isinstance(path, DetailField):
+        return any(".".join(path.parts[:end]) in ignored for end in range(1, len(path.parts)))
     return isinstance(path, MetadataKey) and "metadata" in ignored and not is_ownership(path)

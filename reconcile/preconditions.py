@@ -8,6 +8,7 @@ one that no longer holds makes the whole plan stale, and nothing is applied.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import assert_never
 
@@ -23,7 +24,7 @@ from reconcile.actions import (
     UpdateCustomer,
     UpdateShare,
 )
-from reconcile.model import Customer, ObservedState
+from reconcile.model import Customer, ObservedState, Value, value_to_json
 from reconcile.plan import Plan
 
 
@@ -89,11 +90,16 @@ class _Checker:
             now = live.get(change.path)
             if now != change.before:
                 yield f"{change.field} is now {_shown(now)}, the plan expected {_shown(change.before)}"
+        # An update sends an address's unchanged parts again: one edited since would be overwritten.
+        for kept in action.kept:
+            now = live.get(kept.path)
+            if now != kept.value:
+                yield f"{kept.field} is now {_shown(now)}, the plan expected {_shown(kept.value)}"
 
 
 def _same_platform(copy: Customer, action: Share) -> bool:
     return isinstance(action.platform_customer, Unknown) or copy.platform_customer == action.platform_customer
 
 
-def _shown(value: str | None) -> str:
-    return "unset" if value is None else f'"{value}"'
+def _shown(value: Value | None) -> str:
+    return "unset" if value is None else json.dumps(value_to_json(value), ensure_ascii=False)

@@ -31,12 +31,16 @@ from reconcile.model import (
     KEY_KEY,
     OWNER_KEY,
     PLATFORM_CUSTOMER_KEY,
+    SHIPPING_PHONE,
     SOURCE_KEY,
+    CustomField,
     FieldPath,
     MetadataKey,
     PlainField,
     Strategy,
+    Value,
     is_ownership,
+    value_to_json,
 )
 from reconcile.plan import KNOWN_AFTER_APPLY, Conflict, Plan
 
@@ -126,14 +130,18 @@ def _masked(change: FieldChange) -> FieldChange:
     return FieldChange(change.path, _mask(change.path, change.before), after)
 
 
-def _mask(path: FieldPath, value: str | None) -> str | None:
+def _mask(path: FieldPath, value: Value | None) -> Value | None:
     if value is None or is_ownership(path):
         return value
+    if isinstance(value, tuple):
+        # Locales identify nobody; invoice custom fields are free text, like metadata.
+        fields = [item for item in value if isinstance(item, CustomField)]
+        return tuple(CustomField(f.name, mask_text(f.value)) for f in fields) if fields else value
     if path == _EMAIL_FIELD:
         return mask_email(value)
-    if path == _PHONE_FIELD:
+    if path in (_PHONE_FIELD, SHIPPING_PHONE):
         return mask_phone(value)
-    # Metadata and descriptions are free text that may hold an address or a number too.
+    # Metadata, descriptions and addresses are free text that may hold an address or a number too.
     return mask_text(value)
 
 
@@ -145,13 +153,13 @@ def _plain(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _value(value: str | Unknown | None) -> str:
-    """A field value as shown: JSON-quoted, ``null`` when unset, ``(known after apply)`` bare."""
+def _value(value: Value | Unknown | None) -> str:
+    """A field value as shown: as JSON (text quoted, lists as lists), ``null`` when unset, UNKNOWN bare."""
     if value is None:
         return "null"
     if value is UNKNOWN:
         return KNOWN_AFTER_APPLY
-    return _plain(json.dumps(value, ensure_ascii=False))
+    return _plain(json.dumps(value_to_json(value), ensure_ascii=False))
 
 
 def _ownership(action: Action) -> str:
@@ -163,7 +171,7 @@ def _ownership(action: Action) -> str:
     return _plain(" ".join(f"{path.key.removeprefix('reconcile_')}={_raw(after)}" for path, after in owned))
 
 
-def _raw(value: str | Unknown | None) -> str:
+def _raw(value: Value | Unknown | None) -> str:
     return KNOWN_AFTER_APPLY if value is UNKNOWN else str(value)
 
 

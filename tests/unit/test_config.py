@@ -169,7 +169,8 @@ def test_missing_required_fields_are_each_reported(problems: Problems) -> None:
 def test_unknown_field_lists_expected_fields_and_suggests_the_closest(problems: Problems) -> None:
     assert problems(edit("    email:", "    emial:")) == [
         "stripe.yaml:9:5: customers.alice: unknown field 'emial' (expected one of: id, email, name, phone, "
-        "description, metadata, payment, strategy, ignore_changes, accounts); did you mean 'email'?"
+        "description, metadata, address, shipping, preferred_locales, tax_exempt, invoice_settings, payment, "
+        "strategy, ignore_changes, accounts); did you mean 'email'?"
     ]
 
 
@@ -297,7 +298,9 @@ def test_ignore_changes_entries_are_fields_or_metadata_keys(problems: Problems) 
     )
     assert problems(text) == [
         "stripe.yaml:11:44: customers.alice.ignore_changes[2]: invalid ignore_changes entry 'colour' "
-        "(expected one of: email, name, phone, description, metadata, metadata.<key>)"
+        "(expected one of: email, name, phone, description, metadata, metadata.<key>, address, address.<part>, "
+        "shipping, shipping.name, shipping.phone, shipping.address, shipping.address.<part>, preferred_locales, "
+        "tax_exempt, invoice_settings.footer, invoice_settings.custom_fields)"
     ]
 
 
@@ -315,7 +318,7 @@ def test_per_account_entry_needs_an_account(problems: Problems) -> None:
 def test_per_account_entry_rejects_unknown_fields(problems: Problems) -> None:
     assert problems(edit("[bookshop, coffee]", "[bookshop, {account: coffee, id: cus_X1}]")) == [
         "stripe.yaml:12:44: customers.alice.accounts[1]: unknown field 'id' (expected one of: account, email, name, "
-        "phone, description, metadata)"
+        "phone, description, metadata, address, shipping, preferred_locales, tax_exempt, invoice_settings)"
     ]
 
 
@@ -558,7 +561,8 @@ def test_all_problems_are_reported_at_once_sorted_by_position(problems: Problems
         "stripe.yaml:6:11: accounts.coffee: invalid account id 'acct_bad-id' (expected acct_ followed by letters "
         "and digits)",
         "stripe.yaml:9:5: customers.alice: unknown field 'emial' (expected one of: id, email, name, phone, "
-        "description, metadata, payment, strategy, ignore_changes, accounts); did you mean 'email'?",
+        "description, metadata, address, shipping, preferred_locales, tax_exempt, invoice_settings, payment, "
+        "strategy, ignore_changes, accounts); did you mean 'email'?",
         "stripe.yaml:10:23: customers.alice.payment.source: payment.source is for test mode only (mode is live); "
         "live customers get their payment details through Stripe",
         "stripe.yaml:11:26: customers.alice.accounts[1]: unknown account alias 'cofee' (declared: bookshop, coffee)",
