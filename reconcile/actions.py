@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import ClassVar, Final, Literal, TypeAlias, get_args
 
-from reconcile.model import DEFAULT_PAYMENT_METHOD, FieldPath, Strategy, Value
+from reconcile.model import DEFAULT_PAYMENT_METHOD, DEFAULT_SOURCE, FieldPath, Strategy, Value
 
 
 class Unknown(Enum):
@@ -255,6 +255,11 @@ class RotateSource(CopyAction):
     def replaced(self) -> str | None:
         """The copy's default PaymentMethod this rotation replaces (payment_method strategy), if any."""
         return self._before(DEFAULT_PAYMENT_METHOD)
+
+    @property
+    def removed_source(self) -> str | None:
+        """The card source (from a customer token) this rotation deletes from the copy: token -> payment_method."""
+        return self._before(DEFAULT_SOURCE)
 
     def _before(self, path: FieldPath) -> str | None:
         before = next((c.before for c in self.changes if c.path == path), None)

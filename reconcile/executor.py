@@ -53,6 +53,7 @@ from reconcile.model import (
     SOURCE_KEY,
     WHOLE_OBJECTS,
     DefaultPaymentMethod,
+    DefaultSource,
     DetailField,
     FieldPath,
     MetadataKey,
@@ -364,6 +365,11 @@ class _Run:
             if replaced and replaced != instrument:
                 detach = partial(self.gateway.detach_payment_method, account, replaced, f"{key}:detach")
                 with_retries(detach, self.policy)
+            removed = action.removed_source
+            if removed and action.strategy == Strategy.PAYMENT_METHOD:
+                # token -> payment_method: the token's card goes once the clone is the default, so the
+                # seller never holds a copy without a card, and ends with one card, as before.
+                with_retries(partial(self.gateway.delete_source, account, copy_id, removed), self.policy)
             return copy_id
         raise walk.exhausted(action)
 
@@ -582,6 +588,8 @@ def payload(action: Action) -> dict[str, Any]:
                 params[name] = value
             case DefaultPaymentMethod():
                 params.setdefault("invoice_settings", {})["default_payment_method"] = value
+            case DefaultSource():
+                continue  # only a rotation changes it, by deleting the source (see _rotate_source)
             case DetailField() as leaf if leaf.detail in WHOLE_OBJECTS:
                 whole.setdefault(leaf.detail, {})[leaf] = change.after
             case DetailField() as leaf:

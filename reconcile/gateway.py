@@ -192,6 +192,18 @@ class Gateway:
             if not failure.is_missing:
                 raise
 
+    def delete_source(self, account: str, customer_id: str, source_id: str) -> None:
+        """Delete a card source from a copy; one deleted already is not an error (DELETE is idempotent)."""
+        try:
+            self._call(
+                lambda: self._client.v1.customers.payment_sources.delete(
+                    customer_id, source_id, None, self._options(account)
+                )
+            )
+        except ApiFailure as failure:
+            if not failure.is_missing:
+                raise
+
     def create_customer_token(self, account: str, platform_customer: str, idempotency_key: str) -> Written:
         """A single-use card token on ``account``, copied from the platform customer's default source."""
         return self._written(

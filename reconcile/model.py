@@ -85,11 +85,22 @@ class DetailField:
         return self.text if self.parts[0] == "invoice_settings" else self.parts[0]
 
 
-FieldPath: TypeAlias = PlainField | MetadataKey | DefaultPaymentMethod | DetailField
+@dataclass(frozen=True, slots=True)
+class DefaultSource:
+    """A copy's default source: a card a customer token made (token strategy)."""
+
+    @property
+    def text(self) -> str:
+        return _DEFAULT_SOURCE_TEXT
+
+
+FieldPath: TypeAlias = PlainField | MetadataKey | DefaultPaymentMethod | DefaultSource | DetailField
 
 _METADATA_PREFIX = "metadata."
 _DEFAULT_PAYMENT_METHOD_TEXT = "invoice_settings.default_payment_method"
+_DEFAULT_SOURCE_TEXT = "default_source"
 DEFAULT_PAYMENT_METHOD: Final = DefaultPaymentMethod()
+DEFAULT_SOURCE: Final = DefaultSource()
 FIELD_PATHS: Final = tuple(PlainField(name) for name in FIELDS)
 
 
@@ -116,6 +127,8 @@ def field_path(text: str) -> FieldPath:
     """The path a field's text names, as plan files and ``ignore_changes`` spell it: the inverse of ``.text``."""
     if text == _DEFAULT_PAYMENT_METHOD_TEXT:
         return DEFAULT_PAYMENT_METHOD
+    if text == _DEFAULT_SOURCE_TEXT:
+        return DEFAULT_SOURCE
     if text.startswith(_METADATA_PREFIX):
         return MetadataKey(text.removeprefix(_METADATA_PREFIX))
     return _DETAIL_PATHS.get(text) or PlainField(text)
@@ -388,6 +401,7 @@ class Customer:
         flat: dict[FieldPath, Value | None] = {path: self.fields.get(path.name) for path in FIELD_PATHS}
         flat.update(metadata_paths(self.metadata))
         flat[DEFAULT_PAYMENT_METHOD] = self.default_payment_method
+        flat[DEFAULT_SOURCE] = self.default_source
         for detail in DETAILS:
             flat.update(self.fields.details.leaves(detail))
         return flat

@@ -31,6 +31,7 @@ from reconcile.actions import (
 )
 from reconcile.model import (
     DEFAULT_PAYMENT_METHOD,
+    DEFAULT_SOURCE,
     DETAIL_LEAVES,
     FIELD_PATHS,
     KEY_KEY,
@@ -336,8 +337,9 @@ class _Planner:
                     kept=_kept(changes, target),
                 )
             )
-        # A source attached in this same apply is new to every existing copy as well.
-        if side.source and copy.source != side.source:
+        # A source attached in this same apply is new to every existing copy as well; a copy made by
+        # a customer token is moved onto a clone when its customer's strategy becomes payment_method.
+        if side.source and (copy.source != side.source or _token_copy(copy, spec.strategy)):
             self.actions.append(
                 RotateSource(
                     customer_key=spec.key,
@@ -581,12 +583,25 @@ def _platform_source(platform: Customer | None, strategy: Strategy) -> str | Non
 
 
 def _rotation(copy: Customer, source: str | Unknown, strategy: Strategy) -> tuple[FieldChange, ...]:
-    """A rotation's changes: the source it records, and for clones the PaymentMethod it replaces."""
-    changes = [FieldChange(MetadataKey(SOURCE_KEY), copy.source, source)]
+    """A rotation's changes: the source it records, and for clones the PaymentMethod it replaces.
+
+    Moving a token copy to payment_method also deletes the card the token made (``default_source``),
+    once the clone is the default: the copy keeps its id and ends with one card, as before.
+    """
+    changes = []
+    if copy.source != source:
+        changes.append(FieldChange(MetadataKey(SOURCE_KEY), copy.source, source))
     if strategy is Strategy.PAYMENT_METHOD:
         # The old clone is detached once the new one is the default: the seller keeps one card, as with tokens.
         changes.append(FieldChange(DEFAULT_PAYMENT_METHOD, copy.default_payment_method, UNKNOWN))
+        if copy.default_source:
+            changes.append(FieldChange(DEFAULT_SOURCE, copy.default_source, None))
     return tuple(sorted(changes, key=lambda change: change.field))
+
+
+def _token_copy(copy: Customer, strategy: Strategy) -> bool:
+    """A copy made from a customer token (a card source, no PaymentMethod) of a payment_method customer."""
+    return strategy is Strategy.PAYMENT_METHOD and copy.default_payment_method is None
 
 
 def _copy_details(spec: CustomerSpec, share: ShareSpec) -> Details:
