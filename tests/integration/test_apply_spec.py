@@ -74,3 +74,45 @@ def test_payment_method_strategy_requests_pass_the_spec(
         "POST /v1/customers/{customer}",
     }
     assert [e for e in exchanges if e["violations"]] == []
+
+
+DETAILED = MARKETPLACE.replace(
+    "    metadata: {tier: gold}\n",
+    "    metadata: {tier: gold}\n"
+    "    address: {line1: 1 Rabbit Hole, city: Oxford, postal_code: OX1 1AA, country: GB}\n"
+    "    shipping: {name: Alice Liddell, phone: '+15555550100', address: {city: Oxford, country: GB}}\n"
+    "    preferred_locales: [en-GB, fr]\n"
+    "    tax_exempt: exempt\n",
+)
+CLEARED = MARKETPLACE.replace("mode: test\n", "mode: test\nstrategy: payment_method\n").replace(
+    "    metadata: {tier: gold}\n",
+    "    metadata: {tier: gold}\n    address: {}\n    shipping: {}\n    preferred_locales: []\n    tax_exempt: none\n",
+)
+
+
+def test_details_their_repair_clearing_and_a_move_to_payment_method_pass_the_spec(
+    reconcile: Reconcile,
+    write_file: Any,
+    accounts: Any,
+    proxy: tuple[str, Path],
+    stripe_client: stripe.StripeClient,
+) -> None:
+    url, report = proxy
+    through_proxy = {"STRIPE_API_BASE": url}
+    path = write_file(DETAILED)
+    assert reconcile("apply", path, "--auto-approve", env=through_proxy).exit_code == 0
+    copy = next(
+        c
+        for c in stripe_client.v1.customers.list({"limit": 10}, {"stripe_account": BOOKSHOP}).data
+        if c.metadata["reconcile_key"] == "alice"
+    )
+    drifted = {"line1": "1 Rabbit Hole", "city": "London", "country": "GB"}
+    stripe_client.v1.customers.update(copy.id, {"address": drifted}, {"stripe_account": BOOKSHOP})
+    assert reconcile("apply", path, "--auto-approve", env=through_proxy).exit_code == 0  # address sent whole
+    write_file(CLEARED)  # every detail cleared, and every token copy moved onto a clone
+    result = reconcile("apply", path, "--auto-approve", "--force", env=through_proxy)
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+    exchanges = [json.loads(line) for line in report.read_text().splitlines()]
+    assert "DELETE /v1/customers/{customer}/sources/{id}" in {f"{e['method']} {e['template']}" for e in exchanges}
+    assert [e for e in exchanges if e["violations"]] == []
