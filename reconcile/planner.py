@@ -34,6 +34,7 @@ from reconcile.model import (
     DEFAULT_SOURCE,
     DETAIL_LEAVES,
     FIELD_PATHS,
+    FIELDS,
     KEY_KEY,
     OWNER_KEY,
     OWNERSHIP_KEYS,
@@ -47,12 +48,14 @@ from reconcile.model import (
     DetailField,
     Details,
     FieldPath,
+    Fields,
     MetadataKey,
     ObservedState,
     ShareSpec,
     Strategy,
     Value,
     email_key,
+    frozen_map,
     is_ownership,
     metadata_paths,
 )
@@ -63,6 +66,11 @@ MAX_METADATA_KEYS = 50
 PLATFORM_OWNERSHIP_KEYS = 2  # reconcile_owner, reconcile_key
 
 FlatFields = dict[FieldPath, Value | None]
+
+_OWNER_PATH = MetadataKey(OWNER_KEY)
+_KEY_PATH = MetadataKey(KEY_KEY)
+_PLATFORM_CUSTOMER_PATH = MetadataKey(PLATFORM_CUSTOMER_KEY)
+_SOURCE_PATH = MetadataKey(SOURCE_KEY)
 
 
 def diff(
@@ -124,23 +132,63 @@ class _Unshared:
 
 
 class _AccountIndex:
-    """One account's customers, indexed once so each pair is a lookup, not a scan of the account."""
+    """One account's customers, indexed once so each pair is a lookup, not a scan of the account.
+
+    Entries are tuples, not lists: an index of a million copies is mostly entries of one.
+    """
 
     def __init__(self, customers: Iterable[Customer], owner: str) -> None:
-        self.ours_by_key: dict[str, list[Customer]] = defaultdict(list)
-        self.by_platform: dict[str, list[Customer]] = defaultdict(list)  # any owner, by reconcile_platform_customer
-        self.unowned_by_fingerprint: dict[str, list[Customer]] = defaultdict(list)
-        self.unowned_by_email: dict[str, list[Customer]] = defaultdict(list)
+        self.ours: list[Customer] = []  # every customer we own there, in the order listed
+        self.ours_by_key: dict[str, tuple[Customer, ...]] = {}
+        # Customers we do not own, by the reconcile_platform_customer they name: another owner's
+        # copy, or an unowned one that --adopt-by may take. Our own copies are found by key.
+        self.others_by_platform: dict[str, tuple[Customer, ...]] = {}
+        self.unowned_by_fingerprint: dict[str, tuple[Customer, ...]] = {}
+        self.unowned_by_email: dict[str, tuple[Customer, ...]] = {}
         for customer in customers:
-            if customer.owner == owner and customer.key:
-                self.ours_by_key[customer.key].append(customer)
-            if customer.platform_customer:
-                self.by_platform[customer.platform_customer].append(customer)
-            if customer.owner is None:
+            metadata = customer.fields.metadata or _NO_METADATA
+            customer_owner = metadata.get(OWNER_KEY)
+            if customer_owner == owner:
+                self.ours.append(customer)
+                key = metadata.get(KEY_KEY)
+                if key:
+                    _add(self.ours_by_key, key, customer)
+                continue
+            platform = metadata.get(PLATFORM_CUSTOMER_KEY)
+            if platform:
+                _add(self.others_by_platform, platform, customer)
+            if customer_owner is None:
                 if customer.card_fingerprint:
-                    self.unowned_by_fingerprint[customer.card_fingerprint].append(customer)
+                    _add(self.unowned_by_fingerprint, customer.card_fingerprint, customer)
                 if customer.fields.email:
-                    self.unowned_by_email[email_key(customer.fields.email)].append(customer)
+                    _add(self.unowned_by_email, email_key(customer.fields.email), customer)
+
+
+def _add(index: dict[str, tuple[Customer, ...]], key: str, customer: Customer) -> None:
+    index[key] = (*index[key], customer) if key in index else (customer,)
+
+
+_NO_METADATA: Mapping[str, str] = frozen_map()
+_NO_OVERRIDES = Fields()
+
+
+# What an in-step copy holds: (email, name, phone, description, metadata) and the declared details.
+_Expected = tuple[tuple[object, ...], Details]
+
+
+class _CopyCache:
+    """What every plain share of one customer has in common, worked out once for the customer.
+
+    A share without per-account overrides wants the same fields on every account, so a customer
+    shared with ten accounts compares ten copies against one expected value, and a first apply
+    shares ten copies with one tuple of changes.
+    """
+
+    def __init__(self) -> None:
+        self.wanted: FlatFields | None = None  # _copy_fields of a plain share
+        self.expected: _Expected | None = None  # what an in-step copy holds; None: no copy can be (a conflict)
+        self.expected_known = False
+        self.share_changes: tuple[FieldChange, ...] | None = None  # the changes of a plain share
 
 
 class _Planner:
@@ -167,6 +215,7 @@ class _Planner:
         self.index = {
             account: _AccountIndex(customers, desired.owner) for account, customers in observed.accounts.items()
         }
+        self.unobserved = _AccountIndex((), desired.owner)
         # A platform customer adopted by id belongs to the key that adopts it, whatever key it still carries.
         adopted = {spec.id for spec in desired.customers if spec.id}
         self.platform_by_key: dict[str, list[Customer]] = defaultdict(list)
@@ -190,8 +239,14 @@ class _Planner:
                 self.claimed.update(c.id for c in self._ours(share, spec.key))
             return
         side = self._plan_platform(spec, platform)
+        cache = _CopyCache()
         for share in shares:
-            self._plan_copy(spec, share, side)
+            index = self.index.get(share.account_id, self.unobserved)
+            ours = index.ours_by_key.get(spec.key, ())
+            if len(ours) == 1 and self._in_step(spec, share, side, index, ours[0], cache):
+                self.claimed.add(ours[0].id)
+            else:
+                self._plan_copy(spec, share, side, cache)
 
     def _find_platform(self, spec: CustomerSpec) -> Customer | None:
         """The platform customer of ``spec``, or None when it is to be created."""
@@ -244,7 +299,7 @@ class _Planner:
             create = CreateCustomer(customer_key=spec.key, changes=changes)
             self.actions.append(create)
             after.append(create.id)
-        else:
+        elif not self._platform_in_step(spec, platform):
             live = _flatten(platform, declared_metadata=spec.fields.metadata is not None)
             live_details, declared_details = _differing(platform.fields.details, spec.fields.details)
             live.update(live_details)
@@ -273,19 +328,32 @@ class _Planner:
             source = UNKNOWN
         return _PlatformSide(customer=platform, source=source, after=tuple(after))
 
+    def _platform_in_step(self, spec: CustomerSpec, platform: Customer) -> bool:
+        """Whether the platform customer already holds what the file declares: a cheap check that
+        only answers yes when the full comparison would find no change (see ``_in_step``)."""
+        declared, live = spec.fields, platform.fields
+        for name in FIELDS:
+            value = declared.get(name)
+            if value is not None and value != live.get(name):
+                return False
+        if not all(live.details.same(declared.details, detail) for detail in declared.details.declared()):
+            return False
+        metadata = live.metadata or _NO_METADATA
+        if declared.metadata is None:
+            return metadata.get(OWNER_KEY) == self.desired.owner and metadata.get(KEY_KEY) == spec.key
+        expected = {key: value for key, value in declared.metadata.items() if value is not None}
+        return metadata == expected | {OWNER_KEY: self.desired.owner, KEY_KEY: spec.key}
+
     # -- connected-account side ----------------------------------------------------------------
 
-    def _plan_copy(self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide) -> None:
+    def _plan_copy(self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide, cache: _CopyCache) -> None:
         platform_id = side.customer.id if side.customer else None
-        copies = [c for c in self._ours(share, spec.key) if platform_id and c.platform_customer == platform_id]
+        ours = self._ours(share, spec.key)
+        copies = [c for c in ours if platform_id and c.platform_customer == platform_id]
         copy = min(copies, key=_keeper_first) if copies else None
         if copy is not None:
             self._plan_duplicates(spec, share, copy, copies)
-        foreign = [
-            c
-            for c in self._on(share).by_platform.get(platform_id or "", ())
-            if c.owner != self.desired.owner and not self._adoptable(c)
-        ]
+        foreign = [c for c in self._on(share).others_by_platform.get(platform_id or "", ()) if not self._adoptable(c)]
         if foreign:
             owner = foreign[0].owner or "nobody"
             self._conflict(
@@ -297,7 +365,8 @@ class _Planner:
             self.claimed.update(c.id for c in self._ours(share, spec.key))
             if copy is None:
                 return  # sharing again would give the account a second copy of the same person
-        wanted = self._copy_fields(spec, share, side)
+        plain = cache if share.overrides == _NO_OVERRIDES else None
+        wanted = self._wanted(spec, share, side, plain)
         count = sum(1 for path in wanted if isinstance(path, MetadataKey)) + len(OWNERSHIP_KEYS)
         if count > MAX_METADATA_KEYS:
             self._conflict(
@@ -315,7 +384,7 @@ class _Planner:
                 matches, by = self._matches(spec, share, side.customer)
                 self.unshared.append(_Unshared(spec, share, side, wanted, matches, by))
             else:
-                self._plan_share(spec, share, side, wanted)
+                self._plan_share(spec, share, side, wanted, plain)
             return
         self.claimed.add(copy.id)
         assert platform_id is not None  # a copy is found by the platform customer it names
@@ -371,7 +440,15 @@ class _Planner:
                 )
             )
 
-    def _plan_share(self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide, wanted: FlatFields) -> None:
+    def _plan_share(
+        self,
+        spec: CustomerSpec,
+        share: ShareSpec,
+        side: _PlatformSide,
+        wanted: FlatFields,
+        cache: _CopyCache | None = None,
+    ) -> None:
+        """``cache``: the customer's, when this share has no overrides (its changes are every plain share's)."""
         if side.source is None:
             self._conflict(
                 spec.key,
@@ -381,12 +458,17 @@ class _Planner:
             )
             return
         platform_id = side.customer.id if side.customer else UNKNOWN
-        ownership: dict[FieldPath, str | Unknown] = {
-            MetadataKey(OWNER_KEY): self.desired.owner,
-            MetadataKey(KEY_KEY): spec.key,
-            MetadataKey(PLATFORM_CUSTOMER_KEY): platform_id,
-            MetadataKey(SOURCE_KEY): side.source,
-        }
+        changes = cache.share_changes if cache else None
+        if changes is None:
+            ownership: dict[FieldPath, str | Unknown] = {
+                _OWNER_PATH: self.desired.owner,
+                _KEY_PATH: spec.key,
+                _PLATFORM_CUSTOMER_PATH: platform_id,
+                _SOURCE_PATH: side.source,
+            }
+            changes = diff({}, {**_set({**wanted, **_leaves(_copy_details(spec, share))}), **ownership})
+            if cache:
+                cache.share_changes = changes
         self.actions.append(
             Share(
                 customer_key=spec.key,
@@ -395,10 +477,73 @@ class _Planner:
                 platform_customer=platform_id,
                 source=side.source,
                 strategy=spec.strategy,
-                changes=diff({}, {**_set({**wanted, **_leaves(_copy_details(spec, share))}), **ownership}),
+                changes=changes,
                 after=side.after,
             )
         )
+
+    def _in_step(
+        self,
+        spec: CustomerSpec,
+        share: ShareSpec,
+        side: _PlatformSide,
+        index: _AccountIndex,
+        copy: Customer,
+        cache: _CopyCache,
+    ) -> bool:
+        """Whether the pair's one copy already is what the plan would make it: nothing to plan, nothing to report.
+
+        A cheap check that only ever answers yes when ``_plan_copy`` would find no change, no
+        rotation and no conflict; on no, the pair is planned the long way.
+        """
+        platform, source = side.customer, side.source
+        if platform is None or not isinstance(source, str) or _token_copy(copy, spec.strategy):
+            return False  # made or attached by this plan, or moving onto a clone: every such copy changes
+        if any(not self._adoptable(c) for c in index.others_by_platform.get(platform.id, ())):
+            return False  # another owner holds a copy of this platform customer: a conflict to report
+        if share.overrides != _NO_OVERRIDES:
+            expected = self._expected_copy(spec, share, side, source, None)
+        else:
+            if not cache.expected_known:
+                cache.expected = self._expected_copy(spec, share, side, source, cache)
+                cache.expected_known = True
+            expected = cache.expected
+        if expected is None:
+            return False
+        # The expected metadata names this platform customer and source: equal fields are the same pair, in step.
+        fields, (compared, details) = copy.fields, expected
+        live = (fields.email, fields.name, fields.phone, fields.description, fields.metadata)
+        return live == compared and all(fields.details.same(details, detail) for detail in details.declared())
+
+    def _wanted(
+        self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide, cache: _CopyCache | None
+    ) -> FlatFields:
+        """``_copy_fields``, worked out once per customer for its plain shares (``cache`` given)."""
+        if cache is None:
+            return self._copy_fields(spec, share, side)
+        if cache.wanted is None:
+            cache.wanted = self._copy_fields(spec, share, side)
+        return cache.wanted
+
+    def _expected_copy(
+        self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide, source: str, cache: _CopyCache | None
+    ) -> _Expected | None:
+        """What a copy in step holds: its text fields and metadata (ownership included), as ``_in_step``
+        compares them, and the details the file declares for it; None when no copy can be (a conflict)."""
+        wanted = self._wanted(spec, share, side, cache)
+        paths = [path for path in wanted if isinstance(path, MetadataKey)]
+        if len(paths) + len(OWNERSHIP_KEYS) > MAX_METADATA_KEYS:
+            return None  # a conflict: the long way reports it
+        metadata = {path.key: value for path in paths if (value := wanted[path]) is not None}
+        assert side.customer is not None
+        metadata |= {
+            OWNER_KEY: self.desired.owner,
+            KEY_KEY: spec.key,
+            PLATFORM_CUSTOMER_KEY: side.customer.id,
+            SOURCE_KEY: source,
+        }
+        text = tuple(wanted.get(path) for path in FIELD_PATHS)
+        return (*text, metadata), _copy_details(spec, share)
 
     # -- adoption (--adopt-by) ---------------------------------------------------------------------
 
@@ -410,15 +555,15 @@ class _Planner:
         """The unowned customers on the account that look like this pair's copy, and how they match."""
         # One that names another platform customer in its metadata is that customer's copy, not this one's.
         index = self._on(share)
-        named = tuple(c for c in index.by_platform.get(platform.id, ()) if self._adoptable(c))
+        named = tuple(c for c in index.others_by_platform.get(platform.id, ()) if self._adoptable(c))
         if named:
             return named, f"{PLATFORM_CUSTOMER_KEY} metadata"
         if self.adopt_by is AdoptBy.FINGERPRINT:
-            found = index.unowned_by_fingerprint.get(platform.card_fingerprint or "", [])
+            found = index.unowned_by_fingerprint.get(platform.card_fingerprint or "", ())
             how = "card fingerprint"
         else:
             email = spec.fields.email or platform.fields.email
-            found = index.unowned_by_email.get(email_key(email), []) if email else []
+            found = index.unowned_by_email.get(email_key(email), ()) if email else ()
             how = "e-mail"
         return tuple(c for c in found if self._adoptable(c) and c.platform_customer in (None, platform.id)), how
 
@@ -500,8 +645,8 @@ class _Planner:
         for alias, account_id in sorted(self.desired.accounts.items()):
             if alias not in self.scope:
                 continue
-            for copy in self.observed.accounts.get(account_id, ()):
-                if copy.owner != self.desired.owner or copy.id in self.claimed:
+            for copy in self.index[account_id].ours if account_id in self.index else ():
+                if copy.id in self.claimed:
                     continue
                 if not self.prune:
                     kept += 1
@@ -520,11 +665,11 @@ class _Planner:
             self.warnings.append(f"{kept} undeclared {copies} kept (use --prune to unshare)")
 
     def _on(self, share: ShareSpec) -> _AccountIndex:
-        return self.index.get(share.account_id) or _AccountIndex((), self.desired.owner)
+        return self.index.get(share.account_id) or self.unobserved
 
-    def _ours(self, share: ShareSpec, key: str) -> list[Customer]:
+    def _ours(self, share: ShareSpec, key: str) -> tuple[Customer, ...]:
         """Copies on the pair's account that we own under ``key``."""
-        return self._on(share).ours_by_key.get(key, [])
+        return self._on(share).ours_by_key.get(key, ())
 
     def _conflict(self, key: str, reason: str, *, share: ShareSpec | None = None, object_id: str | None = None) -> None:
         self.conflicts.append(
@@ -556,11 +701,10 @@ class _Planner:
         )
 
     def _copies_held(self) -> dict[str, int]:
-        held = {}
-        for alias in sorted(self.scope & self.desired.accounts.keys()):
-            on_account = self.observed.accounts.get(self.desired.accounts[alias], ())
-            held[alias] = sum(1 for c in on_account if c.owner == self.desired.owner)
-        return held
+        return {
+            alias: len(self.index.get(self.desired.accounts[alias], self.unobserved).ours)
+            for alias in sorted(self.scope & self.desired.accounts.keys())
+        }
 
 
 def _keeper_first(copy: Customer) -> tuple[bool, int, str]:
