@@ -231,7 +231,8 @@ def plan_command(
         masked = redact if redact is not None else fmt == "markdown"
         typer.echo(render(plan, fmt, redact=masked, color=_color(sys.stdout)), nl=False)
         if out is not None:
-            out.write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
+            with out.open("w", encoding="utf-8") as saved:
+                saved.writelines(plan.json_text())
         session.check_digest(plan, expect_digest, applying=False)
         if plan.conflicts:
             raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); conflicting objects are never touched")

@@ -57,6 +57,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+\d{7,15}\b")
 # C0 and C1 controls: a value must not move the cursor or start an escape sequence in a terminal.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_C1 = re.compile(r"[\x7f-\x9f]")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _ANSI: Final = {
     "+": "32",
@@ -308,13 +309,10 @@ def _text_conflict(conflict: Conflict, paint: Paint) -> str:
 
 
 def _json(plan: Plan, digest: str, *, redact: bool) -> str:
-    data = plan.to_json()
-    data["digest"] = digest  # of the unredacted plan: the one apply recomputes and compares
-    # format_version first, so a reader can check it before anything else; then the documented order.
-    ordered = {"format_version": data.pop("format_version"), "redacted": redact, **data}
-    text = json.dumps(ordered, indent=2, ensure_ascii=False)
+    # The digest shown is always the unredacted plan's (``plan`` may be a redacted copy).
+    text = "".join(plan.json_text(redacted=redact, digest=digest, ensure_ascii=False))
     # json escapes C0 controls but lets DEL and C1 through; escaping them keeps the same JSON value.
-    return re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 # -- markdown --------------------------------------------------------------------------------------
