@@ -273,7 +273,8 @@ def _value_message(error: ValidationError, rule: Mapping[str, object]) -> str:
             return _type_message(_strings(error.validator_value), value)
         case "enum":
             message = f"invalid {title} {_show(value)} (expected one of: {_joined(error.validator_value)})"
-            return message + _did_you_mean(value, error.validator_value)
+            # Choices share prefixes (tok_…) that make any two look alike: only a near miss is suggested.
+            return message + _did_you_mean(value, error.validator_value, cutoff=0.8)
         case "const":
             return f"invalid value {_show(value)} (expected {_show(error.validator_value)})"
         case "pattern":
@@ -309,11 +310,11 @@ def _unknown_field(key: str, expected: Sequence[str]) -> str:
     return f"unknown field {_show(key)} (expected one of: {', '.join(expected)})" + _did_you_mean(key, expected)
 
 
-def _did_you_mean(value: object, choices: object) -> str:
-    """``; did you mean 'email'?`` when one of ``choices`` is close to ``value``, else nothing."""
+def _did_you_mean(value: object, choices: object, cutoff: float = 0.6) -> str:
+    """``; did you mean 'email'?`` when one of ``choices`` is close to ``value`` (difflib's ratio), else nothing."""
     if not isinstance(value, str) or not isinstance(choices, list):
         return ""
-    close = difflib.get_close_matches(value, [str(choice) for choice in choices], n=1)
+    close = difflib.get_close_matches(value, [str(choice) for choice in choices], n=1, cutoff=cutoff)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 

@@ -279,6 +279,7 @@ def test_payment_source_must_be_one_of_stripes_test_tokens_not_just_look_like_on
     [problem] = problems(edit("source: tok_visa", "source: tok_nope"))
     assert problem.startswith("stripe.yaml:11:23: customers.alice.payment.source: invalid test token 'tok_nope' ")
     assert "(expected one of: tok_visa, tok_visa_debit, tok_mastercard," in problem
+    assert problem.endswith("tok_unionpay)")  # no far-fetched "did you mean"
 
 
 def test_the_test_tokens_accepted_are_those_the_sandbox_emulates() -> None:
