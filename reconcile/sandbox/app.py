@@ -7,7 +7,6 @@ import binascii
 import hashlib
 import json
 import logging
-import re
 import socket
 import socketserver
 import threading
@@ -18,41 +17,26 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
-from . import routes
+from . import errors, routes
 from .db import SavedAnswer, Scope, dumps
-from .errors import API_ERROR, IDEMPOTENCY_ERROR, INVALID_REQUEST, ApiError, bad_param
+from .errors import ApiError, bad_param
 from .events import request_context
 from .forms import Form, decode, pairs
 from .ids import is_account_id, new_id
 from .limits import Fault, Faults, RateLimiter
 from .shapes import API_VERSION
 from .stats import PLATFORM, Stats
-from .store import AccountNotConnected, Store
+from .store import Store
+from .store_errors import StoreError
 from .webhooks import DEFAULT_POLICY, Deliverer, DeliveryPolicy
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_KEY = "sk_test_sandbox"
 ADMIN_PREFIX = "/_sandbox/"
-_KEY_PREFIX = re.compile(r"(sk|rk|pk)_(test|live)_")
 _JSON = "application/json"
 # The largest request body the sandbox reads; a larger one is refused from its headers, unread.
 MAX_BODY = 1024 * 1024
-
-NO_KEY = (
-    "You did not provide an API key. You need to provide your API key in the Authorization header, using "
-    "Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication "
-    "for details, or we can help at https://support.stripe.com/."
-)
-
-
-def mask(key: str) -> str:
-    """A key as Stripe shows it in errors: its prefix, then stars, then the last four characters."""
-    prefix_match = _KEY_PREFIX.match(key)
-    prefix = prefix_match.group(0) if prefix_match else ""
-    rest = key[len(prefix) :]
-    shown = rest[-4:] if len(rest) > 4 else ""
-    return prefix + "*" * (len(rest) - len(shown)) + shown
 
 
 def api_key(authorization: str | None) -> str | None:
@@ -158,7 +142,7 @@ class App:
     def _admin(self, request: Request) -> Reply:
         key = api_key(request.headers.get("Authorization"))
         if key not in self.api_keys:
-            return error_reply(_unauthorized(key))
+            return error_reply(errors.unauthorized(key))
         if request.method == "GET" and request.path == "/_sandbox/stats":
             return Reply(200, dumps(self.stats.snapshot()))
         if request.method == "POST" and request.path == "/_sandbox/stats/reset":
@@ -171,7 +155,7 @@ class App:
                 return error_reply(bad_param("id must be an account id: acct_ then letters and digits.", "id"))
             self.store.add_account(account_id)
             return Reply(200, self.store.get_account(account_id))
-        return error_reply(_unrecognized(request.method, request.path))
+        return error_reply(errors.unrecognized(request.method, request.path))
 
     # ------------------------------------------------------------------ idempotency slots
 
@@ -226,21 +210,21 @@ class _Exchange:
         request, app = self.request, self.app
         key = api_key(request.headers.get("Authorization"))
         if key is None or key not in app.api_keys:
-            raise _unauthorized(key)
+            raise errors.unauthorized(key)
         header = request.headers.get("Stripe-Account")
         self.account = header or PLATFORM
         if found is None:
-            raise _unrecognized(request.method, request.path)
+            raise errors.unrecognized(request.method, request.path)
         if header and header != app.store.platform_id:
             if not app.store.is_connected(header):
-                raise _account_invalid(key, header)
+                raise errors.account_invalid(key, header)
             scope = Scope(header, is_live(key), connected=True)
         else:
             self.account = PLATFORM
             scope = Scope(app.store.platform_id, is_live(key))
         if not app.limiter.allow(scope.account):
             self.events.append("rate_limited")
-            raise _rate_limited(scope.livemode)
+            raise errors.rate_limited(scope.livemode)
         form = self._form()
         call = routes.Call(app.store, scope, form, found[1])
         idempotency_key = request.headers.get("Idempotency-Key")
@@ -265,13 +249,13 @@ class _Exchange:
         slot = (scope.account, scope.livemode, idempotency_key)
         if not app.take_key(slot):
             self.events.append("conflict")
-            raise _in_flight(idempotency_key)
+            raise errors.key_in_use(idempotency_key)
         try:
             saved = app.store.saved_answer(scope, idempotency_key)
             if saved is not None:
                 if saved.request_hash != request_hash:
                     self.events.append("mismatched")
-                    raise _mismatched(idempotency_key)
+                    raise errors.key_reused(idempotency_key)
                 self.events.append("replayed")
                 headers = [("Idempotent-Replayed", "true"), ("Original-Request", saved.request_id)]
                 return Reply(saved.status, saved.body, [*headers, ("Idempotency-Key", idempotency_key)])
@@ -294,7 +278,7 @@ class _Exchange:
         fault = self.app.faults.draw(self.request.method)
         if fault is Fault.BEFORE:
             self.events.append("fault")
-            reply = error_reply(_fault())
+            reply = error_reply(errors.internal_fault())
             return reply, reply
         try:
             # Events the handler's changes record name this request (and the key it carried, on a POST).
@@ -302,86 +286,35 @@ class _Exchange:
             with request_context(self.request_id, key_header):
                 reply = Reply(200, route.handler(call))
             kept: Reply | None = reply
-        except AccountNotConnected as refused:
-            reply = error_reply(_account_invalid(key, refused.account_id))
+        except StoreError as refused:
+            reply = error_reply(errors.from_store(refused, key))
             kept = reply
         except ApiError as error:
             reply = error_reply(error)
             kept = reply if error.stored else None
         except Exception:
             log.exception("sandbox: %s %s failed", self.request.method, route.template)
-            reply = error_reply(_fault())
+            reply = error_reply(errors.internal_fault())
             kept = reply
         if fault is Fault.AFTER_COMMIT:
             # The lost-response case: the write is done (and kept for the key) but the client sees a 500.
             self.events.append("fault")
-            return error_reply(_fault()), kept
+            return error_reply(errors.internal_fault()), kept
         return reply, kept
 
 
 def error_reply(error: ApiError) -> Reply:
-    """Stripe's error body for an ApiError."""
-    return Reply(error.status, dumps(error.body()), list(error.headers))
-
-
-def _unauthorized(key: str | None) -> ApiError:
-    message = NO_KEY if key is None else f"Invalid API Key provided: {mask(key)}"
-    return ApiError(401, INVALID_REQUEST, None, message, headers=(("WWW-Authenticate", 'Basic realm="Stripe"'),))
-
-
-def _unrecognized(method: str, path: str) -> ApiError:
-    return ApiError(
-        404,
-        INVALID_REQUEST,
-        None,
-        f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at "
-        "https://support.stripe.com/.",
-    )
-
-
-def _account_invalid(key: str, account: str) -> ApiError:
-    return ApiError(
-        403,
-        INVALID_REQUEST,
-        "account_invalid",
-        f"The provided key '{mask(key)}' does not have access to account '{account}' (or that account does "
-        "not exist). Application access may have been revoked.",
-    )
-
-
-def _rate_limited(livemode: bool) -> ApiError:
-    message = (
-        "Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits."
-        if livemode
-        else "Testmode request rate limit exceeded, the rate limits in testmode are lower than livemode. You can "
-        "learn more about rate limits here https://stripe.com/docs/rate-limits."
-    )
-    return ApiError(429, INVALID_REQUEST, "rate_limit", message)
-
-
-def _in_flight(key: str) -> ApiError:
-    return ApiError(
-        409,
-        INVALID_REQUEST,
-        "idempotency_key_in_use",
-        "There is currently another in-progress request using this Idempotent Key (that probably means you "
-        f"submitted twice, and the other request is still going through): {key}. Please try again later.",
-        headers=(("Stripe-Should-Retry", "true"),),
-    )
-
-
-def _mismatched(key: str) -> ApiError:
-    return ApiError(
-        400,
-        IDEMPOTENCY_ERROR,
-        None,
-        "Keys for idempotent requests can only be used with the same parameters they were first used with. "
-        f"Try using a key other than '{key}' if you meant to execute a different request.",
-    )
-
-
-def _fault() -> ApiError:
-    return ApiError(500, API_ERROR, None, "An unknown error occurred")
+    """Stripe's `{"error": {...}}` body for an ApiError; absent fields are left out, never null (the spec
+    types them as strings)."""
+    body = {"type": error.type}
+    if error.code:
+        body["code"] = error.code
+    if error.doc_url:
+        body["doc_url"] = error.doc_url
+    body["message"] = error.message
+    if error.param:
+        body["param"] = error.param
+    return Reply(error.status, dumps({"error": body}), list(error.headers))
 
 
 # ---------------------------------------------------------------------- HTTP transport
@@ -440,7 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # The base class's own refusals (a malformed request line, headers too long) get Stripe's body too.
         self.close_connection = True
-        self._send(Reply(code, dumps(ApiError(code, INVALID_REQUEST, None, message or "Bad request.").body())))
+        self._send(error_reply(errors.refused_by_transport(code, message or "Bad request.")))
 
     def _handle(self) -> None:
         path, _, query = self.path.partition("?")
@@ -472,13 +405,13 @@ class _Handler(BaseHTTPRequestHandler):
         if declared is None:
             return b""
         if not declared.strip().isdigit():
-            raise _Framing(_framing_error(f"Invalid Content-Length header: {declared[:40]!r}."))
+            raise _Framing(errors.malformed_request(f"Invalid Content-Length header: {declared[:40]!r}."))
         length = int(declared)
         if length > MAX_BODY:
-            raise _Framing(_too_large())
+            raise _Framing(errors.body_too_large(MAX_BODY))
         body = self.rfile.read(length)
         if len(body) < length:
-            raise _Framing(_framing_error("The request body ended before its Content-Length."))
+            raise _Framing(errors.malformed_request("The request body ended before its Content-Length."))
         return body
 
     def _chunked(self) -> bytes:
@@ -488,7 +421,7 @@ class _Handler(BaseHTTPRequestHandler):
             line = self.rfile.readline(65537)
             size_text = line.split(b";")[0].strip()
             if not size_text or any(c not in b"0123456789abcdefABCDEF" for c in size_text):
-                raise _Framing(_framing_error("Malformed chunked request body."))
+                raise _Framing(errors.malformed_request("Malformed chunked request body."))
             size = int(size_text, 16)
             if size == 0:
                 while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
@@ -496,21 +429,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return b"".join(chunks)
             total += size
             if total > MAX_BODY:
-                raise _Framing(_too_large())
+                raise _Framing(errors.body_too_large(MAX_BODY))
             chunk = self.rfile.read(size)
             if len(chunk) < size or self.rfile.readline(65537) not in (b"\r\n", b"\n"):
-                raise _Framing(_framing_error("Malformed chunked request body."))
+                raise _Framing(errors.malformed_request("Malformed chunked request body."))
             chunks.append(chunk)
-
-
-def _framing_error(message: str) -> ApiError:
-    return ApiError(400, INVALID_REQUEST, None, message)
-
-
-def _too_large() -> ApiError:
-    return ApiError(
-        413,
-        INVALID_REQUEST,
-        None,
-        f"The request body is too large: the API accepts at most {MAX_BODY // 1024} KiB. Send fewer parameters.",
-    )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import ApiError
+from .store_errors import NoSuchObject
 
 IDEMPOTENCY_TTL = 24 * 3600.0  # Stripe keeps an idempotency key's answer for 24 hours
 _SEPARATORS = (",", ":")
@@ -135,6 +135,34 @@ class Listing:
     has_more: bool
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectFilter:
+    """Which objects a list shows (the live ones only) or a cursor may name (deleted ones too)."""
+
+    kinds: tuple[str, ...]
+    scope: Scope | None = None  # None: any account (a parent's objects are all in its account)
+    parent: str | None = None  # the customer they are attached to
+    email: str | None = None  # customers only: exact match
+    created: Mapping[str, int] = field(default_factory=dict)  # gt, gte, lt, lte
+
+    def where(self) -> tuple[str, tuple[object, ...]]:
+        """The SQL condition and its arguments."""
+        marks = ", ".join("?" * len(self.kinds))
+        clauses: list[str] = [f"kind IN ({marks})"]
+        args: list[object] = list(self.kinds)
+        if self.scope is not None:
+            clauses[:0] = ["account = ?", "livemode = ?"]
+            args[:0] = [self.scope.account, self.scope.livemode]
+        if self.parent is not None:
+            clauses.append("parent = ?")
+            args.append(self.parent)
+        if self.email is not None:
+            clauses.append("email = ?")
+            args.append(self.email)
+        where, bounds = " AND ".join(clauses), _created(self.created)
+        return where + bounds[0], (*args, *bounds[1])
+
+
 @dataclass(frozen=True, slots=True)
 class SavedAnswer:
     """The stored answer to an idempotent request."""
@@ -224,7 +252,7 @@ class Unset:
 UNSET: Any = Unset()
 
 # Where a list's cursor id must be found, and the error when it is not there.
-Cursor = tuple[str, tuple[object, ...], Callable[[str], ApiError]]
+Cursor = tuple[str, tuple[object, ...], Callable[[str], NoSuchObject]]
 
 
 class Database:
@@ -281,6 +309,61 @@ class Database:
         """The connection, for reads that need no transaction."""
         with self._lock:
             yield self._db
+
+    # ------------------------------------------------------------------ accounts
+
+    def platform_id(self, db: sqlite3.Connection) -> str | None:
+        """The platform's account id, once the database has one."""
+        row = db.execute("SELECT value FROM meta WHERE key = 'platform'").fetchone()
+        return None if row is None else str(row[0])
+
+    def insert_platform(self, db: sqlite3.Connection, account: JSON) -> None:
+        """Store the platform's own account (once per database)."""
+        db.execute("INSERT INTO meta (key, value) VALUES ('platform', ?)", (account["id"],))
+        db.execute(
+            "INSERT INTO accounts (id, created, platform, json) VALUES (?, ?, 1, ?)",
+            (account["id"], account["created"], dumps(account)),
+        )
+
+    def connected_account_ids(self) -> set[str]:
+        """The ids of the accounts connected to the platform (deleted ones left out)."""
+        with self.read() as db:
+            return {row[0] for row in db.execute("SELECT id FROM accounts WHERE platform = 0 AND deleted = 0")}
+
+    def account_deleted(self, db: sqlite3.Connection, account_id: str) -> bool | None:
+        """Whether a stored account is deleted; None when there is no such account at all."""
+        row = db.execute("SELECT deleted FROM accounts WHERE id = ?", (account_id,)).fetchone()
+        return None if row is None else bool(row[0])
+
+    def insert_account(self, db: sqlite3.Connection, account: JSON) -> None:
+        """Store a new connected account."""
+        db.execute(
+            "INSERT INTO accounts (id, created, json) VALUES (?, ?, ?)",
+            (account["id"], account["created"], dumps(account)),
+        )
+
+    def undelete_account(self, db: sqlite3.Connection, account_id: str) -> None:
+        """Connect a deleted account again, as it was."""
+        db.execute("UPDATE accounts SET deleted = 0 WHERE id = ?", (account_id,))
+
+    def account(self, db: sqlite3.Connection, account_id: str, *, connected_only: bool = False) -> str | None:
+        """A live account's JSON (the platform's too, unless `connected_only`)."""
+        where = "id = ? AND deleted = 0" + (" AND platform = 0" if connected_only else "")
+        row = db.execute(f"SELECT json FROM accounts WHERE {where}", (account_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def save_account(self, db: sqlite3.Connection, account: JSON) -> None:
+        """Store an account's new state."""
+        db.execute("UPDATE accounts SET json = ? WHERE id = ?", (dumps(account), account["id"]))
+
+    def delete_account(self, db: sqlite3.Connection, account_id: str) -> bool:
+        """Delete a live connected account; False if there was none to delete."""
+        cursor = db.execute(
+            "UPDATE accounts SET deleted = 1 WHERE id = ? AND deleted = 0 AND platform = 0", (account_id,)
+        )
+        return cursor.rowcount > 0
+
+    # ------------------------------------------------------------------ objects
 
     def row(self, db: sqlite3.Connection, scope: Scope, kind: str, object_id: str) -> sqlite3.Row | None:
         """The row of an object of this kind in the scope (deleted or not)."""
@@ -363,6 +446,32 @@ class Database:
         ).fetchall()
         return [load(row) for row in rows]
 
+    def child(self, db: sqlite3.Connection, parent: str, kinds: tuple[str, ...], object_id: str) -> sqlite3.Row | None:
+        """The row of a live object of one of these kinds attached to a parent (a customer's card), if any."""
+        marks = ", ".join("?" * len(kinds))
+        row: sqlite3.Row | None = db.execute(
+            f"SELECT * FROM objects WHERE id = ? AND parent = ? AND kind IN ({marks}) AND deleted = 0",
+            (object_id, parent, *kinds),
+        ).fetchone()
+        return row
+
+    def newest_child_id(self, db: sqlite3.Connection, parent: str, kind: str) -> str | None:
+        """The id of the live object of a kind attached to a parent most recently, if any."""
+        row = db.execute(
+            "SELECT id FROM objects WHERE parent = ? AND kind = ? AND deleted = 0 ORDER BY seq DESC LIMIT 1",
+            (parent, kind),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def ids(self, scope: Scope, kind: str) -> set[str]:
+        """The ids of every object of a kind in the scope, deleted ones included."""
+        with self.read() as db:
+            rows = db.execute(
+                "SELECT id FROM objects WHERE account = ? AND livemode = ? AND kind = ?",
+                (scope.account, scope.livemode, kind),
+            ).fetchall()
+        return {row[0] for row in rows}
+
     def _note(self, db: sqlite3.Connection, object_id: str, text: str, deleted: bool | None) -> None:
         """Journal an object's new state, keeping the state it had when the transaction first touched it."""
         if self._journal is None:
@@ -382,6 +491,26 @@ class Database:
         touched.after = text
         if deleted is not None:
             touched.deleted = deleted
+
+    def objects_page(
+        self,
+        listed: ObjectFilter,
+        cursor_within: ObjectFilter,
+        page: Page,
+        missing: Callable[[str], NoSuchObject],
+    ) -> tuple[list[sqlite3.Row], bool]:
+        """A page of live objects, newest first: rows of their JSON, kind and creation time."""
+        where, args = listed.where()
+        cursor_where, cursor_args = cursor_within.where()
+        cursor = (cursor_where, cursor_args, missing)
+        return self.page("objects", where + " AND deleted = 0", args, page, cursor, columns="json, kind, created")
+
+    def accounts_page(self, page: Page, created: Mapping[str, int], missing: Callable[[str], NoSuchObject]) -> Listing:
+        """A page of the live connected accounts, newest first."""
+        bounds, args = _created(created)
+        cursor = ("platform = 0", (), missing)
+        rows, has_more = self.page("accounts", "deleted = 0 AND platform = 0" + bounds, args, page, cursor)
+        return Listing([row[0] for row in rows], has_more)
 
     def page(
         self,
@@ -442,7 +571,6 @@ class Database:
         with self.read() as db:
             db.execute("DELETE FROM idempotency WHERE created <= ?", (time.time() - IDEMPOTENCY_TTL,))
 
-
     # ------------------------------------------------------------------ events
 
     def insert_event(self, db: sqlite3.Connection, account: str, event: JSON) -> None:
@@ -469,7 +597,9 @@ class Database:
             ).fetchone()
         return None if row is None else str(row[0])
 
-    def events_page(self, scope: Scope, page: Page, query: EventQuery, missing: Callable[[str], ApiError]) -> Listing:
+    def events_page(
+        self, scope: Scope, page: Page, query: EventQuery, missing: Callable[[str], NoSuchObject]
+    ) -> Listing:
         """A page of the scope's events, newest first, filtered as `query` says."""
         where = "account = ? AND livemode = ?"
         args: tuple[object, ...] = (scope.account, scope.livemode)
@@ -479,8 +609,8 @@ class Database:
         if query.types:
             marks = ", ".join("?" * len(query.types))
             where, args = where + f" AND type IN ({marks})", (*args, *query.types)
-        for name, bound in query.created.items():
-            where, args = where + f" AND created {_OPERATORS[name]} ?", (*args, bound)
+        bounds, bound_args = _created(query.created)
+        where, args = where + bounds, (*args, *bound_args)
         if query.delivery_success is not None:
             where += " AND pending = 0" if query.delivery_success else " AND pending > 0"
         cursor = ("account = ? AND livemode = ?", (scope.account, scope.livemode), missing)
@@ -524,7 +654,7 @@ class Database:
             ).fetchall():
                 self._finish_delivery(db, row[0], "cancelled", still_pending=False)
 
-    def endpoints_page(self, livemode: bool, page: Page, missing: Callable[[str], ApiError]) -> Listing:
+    def endpoints_page(self, livemode: bool, page: Page, missing: Callable[[str], NoSuchObject]) -> Listing:
         """A page of the mode's webhook endpoints, newest first."""
         cursor = ("livemode = ?", (livemode,), missing)
         rows, has_more = self.page("webhook_endpoints", "livemode = ? AND deleted = 0", (livemode,), page, cursor)
@@ -624,6 +754,11 @@ class Database:
 
 
 _OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def _created(bounds: Mapping[str, int]) -> tuple[str, tuple[object, ...]]:
+    """` AND created > ?`-style conditions for a `created[gt|gte|lt|lte]` filter, and their arguments."""
+    return "".join(f" AND created {_OPERATORS[name]} ?" for name in bounds), tuple(bounds.values())
 
 
 def _answer_fields(answer: SavedAnswer) -> tuple[str, int, str, str]:

@@ -20,9 +20,9 @@ from importlib import resources
 
 from . import shapes
 from .db import Change, Database, EventQuery, Listing, Page, ReceivingEndpoint, Scope
-from .errors import no_such
 from .ids import new_id
 from .shapes import JSON
+from .store_errors import NoSuchObject
 
 ALL_EVENTS = "*"
 
@@ -109,12 +109,14 @@ class EventLog:
         """An event of the scope's account (a connected account's events are read with its Stripe-Account)."""
         text = self._db.event(scope, event_id)
         if text is None:
-            raise no_such("event", event_id)
+            raise NoSuchObject("event", event_id)
         return text
 
     def list(self, scope: Scope, page: Page, query: EventQuery) -> Listing:
         """The scope's events, newest first."""
-        return self._db.events_page(scope, page, query, lambda cursor: no_such("event", cursor, None, status=400))
+        return self._db.events_page(
+            scope, page, query, lambda cursor: NoSuchObject("event", cursor, None, referenced=True)
+        )
 
 
 def event_types(change: Change) -> list[tuple[str, JSON | None]]:

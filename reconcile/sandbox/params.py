@@ -7,13 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .errors import bad_param, invalid, missing_parameter, not_emulated, unknown_parameters
+from .errors import bad_param, missing_parameter, not_emulated, unknown_parameters
 from .forms import Form, FormValue
-
-# Stripe's metadata limits (https://docs.stripe.com/api/metadata).
-METADATA_KEYS = 50
-METADATA_KEY_LENGTH = 40
-METADATA_VALUE_LENGTH = 500
+from .metadata import METADATA_KEY_LENGTH, METADATA_VALUE_LENGTH, MetadataPatch
 
 _INTEGER = re.compile(r"-?[0-9]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -143,30 +139,6 @@ class TimeRange:
             if number is not None:
                 bounds[key] = number
         return bounds
-
-
-@dataclass(frozen=True, slots=True)
-class MetadataPatch:
-    """A metadata change: `metadata=` clears all, `metadata[k]=` unsets k, `metadata[k]=v` sets k."""
-
-    clear: bool = False
-    changes: tuple[tuple[str, str | None], ...] = ()
-
-    def apply(self, current: Mapping[str, str]) -> dict[str, str]:
-        """The metadata after this change, checked against Stripe's 50-key limit."""
-        result = {} if self.clear else dict(current)
-        for key, value in self.changes:
-            if value is None:
-                result.pop(key, None)
-            else:
-                result[key] = value
-        if len(result) > METADATA_KEYS:
-            raise invalid(
-                f"Metadata can have up to {METADATA_KEYS} keys, but you've set {len(result)}. "
-                "Email us at support+metadata@stripe.com for more information.",
-                "metadata",
-            )
-        return result
 
 
 @dataclass(frozen=True, slots=True)

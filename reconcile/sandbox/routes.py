@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 from . import expand, shapes
 from .db import UNSET, EventQuery, Listing, Page, Scope, dumps
-from .errors import INVALID_REQUEST, ApiError, bad_param, invalid, missing_parameter, not_emulated
+from .errors import INVALID_REQUEST, ApiError, bad_param, missing_parameter, not_emulated
 from .events import EVENT_TYPES, type_pattern
 from .forms import Form, FormValue
 from .params import (
@@ -28,7 +28,8 @@ from .params import (
     TimeRange,
 )
 from .shapes import JSON, PAYMENT_METHOD_TYPES
-from .store import AccountNotConnected, CustomerChanges, Store
+from .store import CustomerChanges, Store
+from .store_errors import AccountNotConnected, InvalidState
 from .webhook_endpoints import EndpointChanges, NewEndpoint
 
 
@@ -198,7 +199,7 @@ def create_account(call: Call) -> str:
     params = CREATE_ACCOUNT.parse(call.form)
     paths = expand.check(params.strings("expand"), "account")
     if call.scope.connected:
-        raise invalid("Only the platform can create connected accounts: drop the Stripe-Account header.")
+        raise InvalidState("Only the platform can create connected accounts: drop the Stripe-Account header.")
     fields = _account_fields(params)
     fields["account_type"] = params.text("type") or "standard"
     fields["country"] = params.text("country") or "US"
@@ -588,7 +589,7 @@ def list_payment_methods(call: Call) -> str:
     params = LIST_PAYMENT_METHODS.parse(call.form)
     paths = _list_paths(params, "payment_method")
     listing = call.store.list_payment_methods(
-        call.scope, params.text("customer"), _page(params), params.text("type"), param="customer", status=400
+        call.scope, params.text("customer"), _page(params), params.text("type"), param="customer", referenced=True
     )
     return _render_list(call, listing, "/v1/payment_methods", "payment_method", paths)
 
@@ -599,7 +600,7 @@ def list_customer_payment_methods(call: Call) -> str:
     paths = _list_paths(params, "payment_method")
     customer_id = call.args[0]
     listing = call.store.list_payment_methods(
-        call.scope, customer_id, _page(params), params.text("type"), param="id", status=404
+        call.scope, customer_id, _page(params), params.text("type"), param="id", referenced=False
     )
     return _render_list(call, listing, f"/v1/customers/{customer_id}/payment_methods", "payment_method", paths)
 

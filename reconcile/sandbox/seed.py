@@ -10,12 +10,13 @@ from typing import Any
 
 import yaml
 
-from . import routes
+from . import errors, routes
 from .db import Scope
 from .errors import ApiError
 from .forms import Form, FormValue
 from .ids import base62, is_account_id
 from .store import Store
+from .store_errors import StoreError
 
 
 class SeedError(ValueError):
@@ -69,6 +70,9 @@ def apply_seed(store: Store, seed: Seed) -> None:
             store.create_customer(scope, routes.customer_changes(params), customer_id=customer_id)
         except ApiError as error:
             raise SeedError(f"customers[{index}]: {error.message}") from None
+        except StoreError as error:
+            # Stripe's wording; seeding uses no API key, and only an account refusal would quote one.
+            raise SeedError(f"customers[{index}]: {errors.from_store(error, api_key='').message}") from None
 
 
 def _accounts(path: Path, value: object) -> tuple[str, ...]:

@@ -2,8 +2,9 @@
 
 Knows nothing about HTTP: callers pass a `Scope` (which account, which mode) and typed changes, and
 get Stripe objects back as JSON text, which is what is stored, so that a list is string assembly.
-Every rule Stripe enforces raises `ApiError`; each operation is one transaction, so a refused one
-leaves nothing half-written (a token is not spent by a create that then fails).
+Every rule Stripe enforces raises a `StoreError` (store_errors.py), which says what is wrong in Stripe's
+terms but not which HTTP status answers it; each operation is one transaction, so a refused one leaves
+nothing half-written (a token is not spent by a create that then fails). The SQL is in db.py.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from typing import Any
 
 from . import shapes
 from .cards import TEST_PAYMENT_METHODS, TEST_TOKENS, KnownCard, expiry_of_test_cards, fingerprint
-from .db import UNSET, Database, Listing, Page, SavedAnswer, Scope, Unset, dumps, load
-from .errors import ApiError, invalid, no_such
+from .db import UNSET, Database, Listing, ObjectFilter, Page, SavedAnswer, Scope, Unset, dumps, load
 from .events import EventLog
 from .ids import base62, is_account_id, new_id
-from .params import MetadataPatch
+from .metadata import MetadataPatch
 from .shapes import JSON, CardDetails
+from .store_errors import AccountNotConnected, InvalidState, NoSuchObject
 from .webhook_endpoints import WebhookEndpoints
 
 DEFAULT_TOKEN_TTL = 600.0  # seconds a customer token stays usable (Stripe: "a few minutes")
@@ -51,10 +52,7 @@ class Store:
         self.platform_id = self._platform_id()
         self.events = EventLog(self._db, self.platform_id)  # records an event for every change below
         self.webhook_endpoints = WebhookEndpoints(self._db)
-        with self._db.read() as db:
-            self._connected = {
-                row[0] for row in db.execute("SELECT id FROM accounts WHERE platform = 0 AND deleted = 0")
-            }
+        self._connected = self._db.connected_account_ids()
         self._writes = 0
 
     def close(self) -> None:
@@ -68,17 +66,12 @@ class Store:
 
     def _platform_id(self) -> str:
         with self._db.transaction() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'platform'").fetchone()
-            if row:
-                return str(row[0])
-            platform = new_id("acct")
-            db.execute("INSERT INTO meta (key, value) VALUES ('platform', ?)", (platform,))
-            obj = shapes.account(platform, int(time.time()), email="platform@example.com")
-            db.execute(
-                "INSERT INTO accounts (id, created, platform, json) VALUES (?, ?, 1, ?)",
-                (platform, obj["created"], dumps(obj)),
-            )
-            return platform
+            known = self._db.platform_id(db)
+            if known is not None:
+                return known
+            platform = shapes.account(new_id("acct"), int(time.time()), email="platform@example.com")
+            self._db.insert_platform(db, platform)
+            return str(platform["id"])
 
     # ------------------------------------------------------------------ accounts
 
@@ -91,15 +84,11 @@ class Store:
         if not is_account_id(account_id):
             raise ValueError(f"not an account id (acct_ then letters and digits): {account_id!r}")
         with self._db.transaction() as db:
-            row = db.execute("SELECT deleted FROM accounts WHERE id = ?", (account_id,)).fetchone()
-            if row is None:
-                obj = shapes.account(account_id, int(time.time()))
-                db.execute(
-                    "INSERT INTO accounts (id, created, json) VALUES (?, ?, ?)",
-                    (account_id, obj["created"], dumps(obj)),
-                )
-            elif row[0]:
-                db.execute("UPDATE accounts SET deleted = 0 WHERE id = ?", (account_id,))
+            deleted = self._db.account_deleted(db, account_id)
+            if deleted is None:
+                self._db.insert_account(db, shapes.account(account_id, int(time.time())))
+            elif deleted:
+                self._db.undelete_account(db, account_id)
         if account_id != self.platform_id:
             self._connected.add(account_id)
 
@@ -108,30 +97,25 @@ class Store:
         account_id = new_id("acct")
         obj = shapes.account(account_id, int(time.time()), **fields)
         with self._db.transaction() as db:
-            db.execute(
-                "INSERT INTO accounts (id, created, json) VALUES (?, ?, ?)",
-                (account_id, obj["created"], dumps(obj)),
-            )
+            self._db.insert_account(db, obj)
         self._connected.add(account_id)
         return dumps(obj)
 
     def get_account(self, account_id: str) -> str:
-        """The account object; an unknown or deleted id raises AccountNotConnected (Stripe's 403)."""
+        """The account object; an unknown or deleted id raises AccountNotConnected."""
         with self._db.read() as db:
-            row = db.execute("SELECT json FROM accounts WHERE id = ? AND deleted = 0", (account_id,)).fetchone()
-        if row is None:
+            text = self._db.account(db, account_id)
+        if text is None:
             raise AccountNotConnected(account_id)
-        return str(row[0])
+        return text
 
     def update_account(self, account_id: str, changes: Mapping[str, Any], metadata: MetadataPatch | None) -> str:
         """Change a connected account's fields and metadata."""
         with self._db.transaction() as db:
-            row = db.execute(
-                "SELECT json FROM accounts WHERE id = ? AND deleted = 0 AND platform = 0", (account_id,)
-            ).fetchone()
-            if row is None:
+            text = self._db.account(db, account_id, connected_only=True)
+            if text is None:
                 raise AccountNotConnected(account_id)
-            obj = json.loads(row[0])
+            obj = json.loads(text)
             for name, value in changes.items():
                 if name == "business_profile" and isinstance(value, Mapping):
                     obj["business_profile"].update(value)
@@ -139,31 +123,22 @@ class Store:
                     obj[name] = value
             if metadata is not None:
                 obj["metadata"] = metadata.apply(obj["metadata"])
-            db.execute("UPDATE accounts SET json = ? WHERE id = ?", (dumps(obj), account_id))
+            self._db.save_account(db, obj)
         return dumps(obj)
 
     def delete_account(self, account_id: str) -> str:
         """Disconnect and delete a connected account; its objects become unreachable."""
         with self._db.transaction() as db:
-            cursor = db.execute(
-                "UPDATE accounts SET deleted = 1 WHERE id = ? AND deleted = 0 AND platform = 0", (account_id,)
-            )
-            if cursor.rowcount == 0:
+            if not self._db.delete_account(db, account_id):
                 raise AccountNotConnected(account_id)
         self._connected.discard(account_id)
         return dumps(shapes.deleted(account_id, "account"))
 
     def list_accounts(self, page: Page, created: Mapping[str, int]) -> Listing:
         """Connected accounts, newest first."""
-        where, args = _created_filter("deleted = 0 AND platform = 0", (), created)
-        rows, has_more = self._db.page(
-            "accounts",
-            where,
-            args,
-            page,
-            ("platform = 0", (), lambda cursor: no_such("account", cursor, None, status=400)),
+        return self._db.accounts_page(
+            page, created, lambda cursor: NoSuchObject("account", cursor, None, referenced=True)
         )
-        return Listing([row[0] for row in rows], has_more)
 
     # ------------------------------------------------------------------ customers
 
@@ -184,7 +159,7 @@ class Store:
         with self._db.read() as db:
             row = self._db.row(db, scope, "customer", customer_id)
         if row is None:
-            raise self._missing(scope, "customer", customer_id, "id", 404)
+            raise self._missing(scope, "customer", customer_id)
         if row["deleted"]:
             return dumps(shapes.deleted(customer_id, "customer"))
         return str(row["json"])
@@ -192,7 +167,7 @@ class Store:
     def update_customer(self, scope: Scope, customer_id: str, changes: CustomerChanges) -> str:
         """Apply an update; a deleted customer is gone for updates, as on Stripe."""
         with self._db.transaction() as db:
-            obj = self._live_customer(db, scope, customer_id, "id", 404)
+            obj = self._live_customer(db, scope, customer_id)
             self._apply_customer_changes(db, scope, obj, changes)
             self._db.save(db, obj)
         self._wrote()
@@ -201,7 +176,7 @@ class Store:
     def delete_customer(self, scope: Scope, customer_id: str) -> str:
         """Delete a customer: its sources go with it and its PaymentMethods are detached."""
         with self._db.transaction() as db:
-            self._live_customer(db, scope, customer_id, "id", 404)
+            self._live_customer(db, scope, customer_id)
             self._db.delete(db, customer_id)
             for card in self._db.children(db, customer_id, "card"):
                 self._db.delete(db, card["id"])
@@ -213,17 +188,12 @@ class Store:
 
     def list_customers(self, scope: Scope, page: Page, *, email: str | None, created: Mapping[str, int]) -> Listing:
         """Live customers of the scope, newest first, filtered by exact email and creation time."""
-        where = "account = ? AND livemode = ? AND kind = 'customer' AND deleted = 0"
-        args: tuple[object, ...] = (scope.account, scope.livemode)
-        if email is not None:
-            where, args = where + " AND email = ?", (*args, email)
-        where, args = _created_filter(where, args, created)
-        cursor = (
-            "account = ? AND livemode = ? AND kind = 'customer'",
-            (scope.account, scope.livemode),
-            lambda cursor_id: self._missing(scope, "customer", cursor_id, None, 400),
+        rows, has_more = self._db.objects_page(
+            ObjectFilter(kinds=("customer",), scope=scope, email=email, created=created),
+            ObjectFilter(kinds=("customer",), scope=scope),
+            page,
+            lambda cursor_id: self._missing(scope, "customer", cursor_id, None, referenced=True),
         )
-        rows, has_more = self._db.page("objects", where, args, page, cursor)
         return Listing([row[0] for row in rows], has_more)
 
     def customer_object(self, scope: Scope, customer_id: str) -> JSON | None:
@@ -241,7 +211,7 @@ class Store:
             obj["metadata"] = changes.metadata.apply(obj["metadata"])
         if changes.default_source is not None:
             if self._source_row(db, customer_id, changes.default_source) is None:
-                raise no_such("source", changes.default_source, "default_source", status=400)
+                raise NoSuchObject("source", changes.default_source, "default_source", referenced=True)
             obj["default_source"] = changes.default_source
         if changes.source is not None:
             # Stripe: `source` makes a new card the default source and deletes the previous default.
@@ -251,7 +221,7 @@ class Store:
                 self._delete_card(db, obj, previous)
             obj["default_source"] = card["id"]
         if changes.payment_method is not None:
-            self._attach(db, scope, changes.payment_method, customer_id, "payment_method", 400)
+            self._attach(db, scope, changes.payment_method, customer_id, "payment_method", referenced=True)
         if not isinstance(changes.default_payment_method, Unset):
             wanted = changes.default_payment_method
             if wanted is not None:
@@ -259,11 +229,17 @@ class Store:
             obj["invoice_settings"]["default_payment_method"] = wanted
 
     def _live_customer(
-        self, db: sqlite3.Connection, scope: Scope, customer_id: str, param: str | None, status: int
+        self,
+        db: sqlite3.Connection,
+        scope: Scope,
+        customer_id: str,
+        param: str | None = "id",
+        *,
+        referenced: bool = False,
     ) -> JSON:
         row = self._db.row(db, scope, "customer", customer_id)
         if row is None or row["deleted"]:
-            raise self._missing(scope, "customer", customer_id, param, status)
+            raise self._missing(scope, "customer", customer_id, param, referenced=referenced)
         return load(row)
 
     # ------------------------------------------------------------------ sources
@@ -271,7 +247,7 @@ class Store:
     def add_source(self, scope: Scope, customer_id: str, source: str, metadata: MetadataPatch | None) -> str:
         """Attach a card from a token; it becomes the default source if the customer had none."""
         with self._db.transaction() as db:
-            customer = self._live_customer(db, scope, customer_id, "id", 404)
+            customer = self._live_customer(db, scope, customer_id)
             card = self._new_card(db, scope, source, "source", customer_id, metadata)
             if not customer["default_source"]:
                 customer["default_source"] = card["id"]
@@ -282,10 +258,10 @@ class Store:
     def get_source(self, scope: Scope, customer_id: str, source_id: str) -> str:
         """One source of a customer."""
         with self._db.read() as db:
-            self._live_customer(db, scope, customer_id, "id", 404)
+            self._live_customer(db, scope, customer_id)
             row = self._source_row(db, customer_id, source_id)
         if row is None:
-            raise no_such("source", source_id)
+            raise NoSuchObject("source", source_id)
         return str(row["json"])
 
     def update_source(
@@ -298,10 +274,10 @@ class Store:
     ) -> str:
         """Change a card's holder name, address, expiry or metadata."""
         with self._db.transaction() as db:
-            self._live_customer(db, scope, customer_id, "id", 404)
+            self._live_customer(db, scope, customer_id)
             row = self._source_row(db, customer_id, source_id)
             if row is None:
-                raise no_such("source", source_id)
+                raise NoSuchObject("source", source_id)
             card = load(row)
             card.update(fields)
             if metadata is not None:
@@ -313,9 +289,9 @@ class Store:
     def delete_source(self, scope: Scope, customer_id: str, source_id: str) -> str:
         """Delete a card; if it was the default, the newest remaining card becomes the default."""
         with self._db.transaction() as db:
-            customer = self._live_customer(db, scope, customer_id, "id", 404)
+            customer = self._live_customer(db, scope, customer_id)
             if self._source_row(db, customer_id, source_id) is None:
-                raise no_such("source", source_id)
+                raise NoSuchObject("source", source_id)
             self._delete_card(db, customer, source_id)
         self._wrote()
         return dumps(shapes.deleted(source_id, "card"))
@@ -323,16 +299,12 @@ class Store:
     def list_sources(self, scope: Scope, customer_id: str, page: Page, object_type: str | None) -> Listing:
         """A customer's cards, newest first (the sandbox has no bank accounts or Sources)."""
         with self._db.read() as db:
-            self._live_customer(db, scope, customer_id, "id", 404)
+            self._live_customer(db, scope, customer_id)
         if object_type not in (None, "card"):
             return Listing([], False)
-        cursor = (
-            "parent = ? AND kind = 'card'",
-            (customer_id,),
-            lambda cursor_id: no_such("source", cursor_id, None, status=400),
-        )
-        rows, has_more = self._db.page(
-            "objects", "parent = ? AND kind = 'card' AND deleted = 0", (customer_id,), page, cursor
+        cards = ObjectFilter(kinds=("card",), parent=customer_id)
+        rows, has_more = self._db.objects_page(
+            cards, cards, page, lambda cursor_id: NoSuchObject("source", cursor_id, None, referenced=True)
         )
         return Listing([row[0] for row in rows], has_more)
 
@@ -343,21 +315,13 @@ class Store:
         return None if row is None or row["deleted"] else load(row)
 
     def _source_row(self, db: sqlite3.Connection, customer_id: str, source_id: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = db.execute(
-            "SELECT * FROM objects WHERE id = ? AND parent = ? AND kind = 'card' AND deleted = 0",
-            (source_id, customer_id),
-        ).fetchone()
-        return row
+        return self._db.child(db, customer_id, ("card",), source_id)
 
     def _delete_card(self, db: sqlite3.Connection, customer: JSON, card_id: str) -> None:
         self._db.delete(db, card_id)
         changed = False
         if customer["default_source"] == card_id:
-            newest = db.execute(
-                "SELECT id FROM objects WHERE parent = ? AND kind = 'card' AND deleted = 0 ORDER BY seq DESC LIMIT 1",
-                (customer["id"],),
-            ).fetchone()
-            customer["default_source"] = newest[0] if newest else None
+            customer["default_source"] = self._db.newest_child_id(db, customer["id"], "card")
             changed = True
         if customer["invoice_settings"]["default_payment_method"] == card_id:
             customer["invoice_settings"]["default_payment_method"] = None
@@ -386,20 +350,20 @@ class Store:
     def create_customer_token(self, scope: Scope, customer_id: str, card_id: str | None) -> str:
         """A single-use card token on a connected account, copied from a platform customer's card."""
         if not scope.connected:
-            raise invalid(
+            raise InvalidState(
                 "You can only create a token from a customer with the Stripe-Account header set to a "
                 "connected account: the token is made for that account from the platform's customer.",
                 "customer",
             )
         platform = Scope(self.platform_id, scope.livemode)
         with self._db.transaction() as db:
-            customer = self._live_customer(db, platform, customer_id, "customer", 400)
+            customer = self._live_customer(db, platform, customer_id, "customer", referenced=True)
             wanted = card_id or customer["default_source"]
             if not wanted:
-                raise invalid(f"Customer {customer_id} has no default source to create a token from.", "customer")
+                raise InvalidState(f"Customer {customer_id} has no default source to create a token from.", "customer")
             row = self._source_row(db, customer_id, wanted)
             if row is None:
-                raise invalid(
+                raise InvalidState(
                     f"Customer {customer_id} does not have a linked source with ID {wanted}.", "card", "missing"
                 )
             details = CardDetails.of_card(load(row))
@@ -412,7 +376,7 @@ class Store:
         with self._db.read() as db:
             row = self._db.row(db, scope, "token", token_id)
         if row is None or row["expires"] <= time.time():
-            raise self._missing(scope, "token", token_id, "token", 404)
+            raise self._missing(scope, "token", token_id, "token")
         return str(row["json"])
 
     def _new_token(self, db: sqlite3.Connection, scope: Scope, details: CardDetails) -> JSON:
@@ -428,9 +392,9 @@ class Store:
         label = "source" if source.startswith("src_") else "token"
         row = self._db.row(db, scope, "token", source) if source.startswith("tok_") else None
         if row is None or row["expires"] <= time.time():
-            raise no_such(label, source, param, status=400)
+            raise NoSuchObject(label, source, param, referenced=True)
         if row["spent"]:
-            raise invalid(f"You cannot use a Stripe token more than once: {source}.", param, "token_already_used")
+            raise InvalidState(f"You cannot use a Stripe token more than once: {source}.", param, "token_already_used")
         obj = load(row)
         obj["used"] = True
         self._db.save(db, obj, spent=True)
@@ -463,7 +427,7 @@ class Store:
     def clone_payment_method(self, scope: Scope, customer_id: str | None, source_id: str) -> str:
         """Clone a platform customer's PaymentMethod (or card) onto the connected account of `scope`."""
         if not scope.connected:
-            raise invalid(
+            raise InvalidState(
                 "You can only clone a PaymentMethod (`payment_method` with `customer`) onto a connected "
                 "account: set the Stripe-Account header.",
                 "payment_method",
@@ -471,22 +435,22 @@ class Store:
         platform = Scope(self.platform_id, scope.livemode)
         with self._db.transaction() as db:
             if customer_id is not None:
-                self._live_customer(db, platform, customer_id, "customer", 400)
-            original = self._payment_method(db, platform, source_id, "payment_method", 400)
+                self._live_customer(db, platform, customer_id, "customer", referenced=True)
+            original = self._payment_method(db, platform, source_id, "payment_method", referenced=True)
             owner = original["customer"]
             if owner is not None and owner != customer_id:
                 if customer_id is None:
-                    raise invalid(
+                    raise InvalidState(
                         f"The PaymentMethod {source_id} is attached to a customer: pass that customer "
                         "in `customer` to clone it.",
                         "customer",
                     )
-                raise invalid(
+                raise InvalidState(
                     f"The PaymentMethod {source_id} does not belong to the customer {customer_id}.",
                     "payment_method",
                 )
             if customer_id is not None and owner is None:
-                raise invalid(
+                raise InvalidState(
                     f"The PaymentMethod {source_id} is not attached to the customer {customer_id}.",
                     "payment_method",
                 )
@@ -502,14 +466,14 @@ class Store:
             with self._db.transaction() as db:
                 return dumps(self._new_payment_method(db, scope, self._test_card(known), None, None))
         with self._db.read() as db:
-            return dumps(self._payment_method(db, scope, payment_method_id, "payment_method", 404))
+            return dumps(self._payment_method(db, scope, payment_method_id, "payment_method"))
 
     def payment_method_object(self, scope: Scope, payment_method_id: str) -> JSON | None:
         """A PaymentMethod as a dict, for expansions."""
         try:
             with self._db.read() as db:
-                return self._payment_method(db, scope, payment_method_id, None, 404)
-        except ApiError:
+                return self._payment_method(db, scope, payment_method_id, None)
+        except NoSuchObject:
             return None
 
     def update_payment_method(
@@ -524,7 +488,7 @@ class Store:
         with self._db.transaction() as db:
             row = self._db.row(db, scope, "payment_method", payment_method_id)
             if row is None:
-                raise self._missing(scope, "PaymentMethod", payment_method_id, "payment_method", 404)
+                raise self._missing(scope, "payment_method", payment_method_id, "payment_method")
             obj = load(row)
             if billing is not None:
                 obj["billing_details"] = billing
@@ -538,7 +502,7 @@ class Store:
     def attach_payment_method(self, scope: Scope, payment_method_id: str, customer_id: str) -> str:
         """Attach a PaymentMethod (or a test `pm_card_*` id, which makes a new one) to a customer."""
         with self._db.transaction() as db:
-            obj = self._attach(db, scope, payment_method_id, customer_id, "payment_method", 404)
+            obj = self._attach(db, scope, payment_method_id, customer_id, "payment_method")
         self._wrote()
         return dumps(obj)
 
@@ -549,22 +513,22 @@ class Store:
             if card_row is not None and not card_row["deleted"]:
                 # A card source detached through the PaymentMethods API is deleted from its customer.
                 card = load(card_row)
-                customer = self._live_customer(db, scope, card["customer"], None, 404)
+                customer = self._live_customer(db, scope, card["customer"], None)
                 self._delete_card(db, customer, payment_method_id)
                 card["customer"] = None
                 return dumps(shapes.card_as_payment_method(card, card_row["created"], scope.livemode))
             row = self._db.row(db, scope, "payment_method", payment_method_id)
             if row is None:
-                raise self._missing(scope, "PaymentMethod", payment_method_id, "payment_method", 404)
+                raise self._missing(scope, "payment_method", payment_method_id, "payment_method")
             obj = load(row)
             customer_id = obj["customer"]
             if customer_id is None:
-                raise invalid(
+                raise InvalidState(
                     f"The payment method {payment_method_id} is not attached to a customer "
                     "so detachment is impossible.",
                     "payment_method",
                 )
-            customer = self._live_customer(db, scope, customer_id, None, 404)
+            customer = self._live_customer(db, scope, customer_id, None)
             if customer["invoice_settings"]["default_payment_method"] == payment_method_id:
                 customer["invoice_settings"]["default_payment_method"] = None
                 self._db.save(db, customer)
@@ -581,27 +545,26 @@ class Store:
         payment_type: str | None,
         *,
         param: str | None,
-        status: int,
+        referenced: bool,
     ) -> Listing:
-        """A customer's PaymentMethods and cards, newest first; without a customer, the account's PaymentMethods."""
+        """A customer's PaymentMethods and cards, newest first; without a customer, the account's PaymentMethods.
+
+        `param` and `referenced` say how the request named the customer (see NoSuchObject)."""
         if payment_type not in (None, "card"):
             return Listing([], False)
-        args: tuple[object, ...]
-        with self._db.read() as db:
-            if customer_id is None:
-                where, args = (
-                    "account = ? AND livemode = ? AND kind = 'payment_method' AND deleted = 0",
-                    (scope.account, scope.livemode),
-                )
-            else:
-                self._live_customer(db, scope, customer_id, param, status)
-                where, args = "parent = ? AND kind IN ('payment_method', 'card') AND deleted = 0", (customer_id,)
-        cursor = (
-            "account = ? AND livemode = ? AND kind IN ('payment_method', 'card')",
-            (scope.account, scope.livemode),
-            lambda cursor_id: self._missing(scope, "PaymentMethod", cursor_id, None, 400),
+        either = ("payment_method", "card")
+        if customer_id is None:
+            listed = ObjectFilter(kinds=("payment_method",), scope=scope)
+        else:
+            with self._db.read() as db:
+                self._live_customer(db, scope, customer_id, param, referenced=referenced)
+            listed = ObjectFilter(kinds=either, parent=customer_id)
+        rows, has_more = self._db.objects_page(
+            listed,
+            ObjectFilter(kinds=either, scope=scope),
+            page,
+            lambda cursor_id: self._missing(scope, "payment_method", cursor_id, None, referenced=True),
         )
-        rows, has_more = self._db.page("objects", where, args, page, cursor, columns="json, kind, created")
         items = [
             row[0]
             if row[1] != "card"
@@ -630,7 +593,13 @@ class Store:
         return obj
 
     def _payment_method(
-        self, db: sqlite3.Connection, scope: Scope, payment_method_id: str, param: str | None, status: int
+        self,
+        db: sqlite3.Connection,
+        scope: Scope,
+        payment_method_id: str,
+        param: str | None,
+        *,
+        referenced: bool = False,
     ) -> JSON:
         row = self._db.row(db, scope, "payment_method", payment_method_id)
         if row is not None:
@@ -638,22 +607,29 @@ class Store:
         card_row = self._db.row(db, scope, "card", payment_method_id)
         if card_row is not None and not card_row["deleted"]:
             return shapes.card_as_payment_method(load(card_row), card_row["created"], scope.livemode)
-        raise self._missing(scope, "PaymentMethod", payment_method_id, param, status)
+        raise self._missing(scope, "payment_method", payment_method_id, param, referenced=referenced)
 
     def _attach(
-        self, db: sqlite3.Connection, scope: Scope, payment_method_id: str, customer_id: str, param: str, status: int
+        self,
+        db: sqlite3.Connection,
+        scope: Scope,
+        payment_method_id: str,
+        customer_id: str,
+        param: str,
+        *,
+        referenced: bool = False,
     ) -> JSON:
-        self._live_customer(db, scope, customer_id, "customer", 400)
+        self._live_customer(db, scope, customer_id, "customer", referenced=True)
         known = TEST_PAYMENT_METHODS.get(payment_method_id)
         if known is not None and not scope.livemode:
             obj = self._new_payment_method(db, scope, self._test_card(known), None, None)
         else:
             row = self._db.row(db, scope, "payment_method", payment_method_id)
             if row is None:
-                raise self._missing(scope, "PaymentMethod", payment_method_id, param, status)
+                raise self._missing(scope, "payment_method", payment_method_id, param, referenced=referenced)
             obj = load(row)
             if row["spent"]:
-                raise invalid(
+                raise InvalidState(
                     "This PaymentMethod was previously used without being attached to a Customer or was "
                     "detached from a Customer, and may not be used again.",
                     param,
@@ -661,22 +637,17 @@ class Store:
             if obj["customer"] == customer_id:
                 return obj
             if obj["customer"] is not None:
-                raise invalid("The payment method you provided has already been attached to a customer.", param)
+                raise InvalidState("The payment method you provided has already been attached to a customer.", param)
         obj["customer"] = customer_id
         self._db.save(db, obj, parent=customer_id)
         return obj
 
     def _require_attached(self, db: sqlite3.Connection, scope: Scope, payment_method_id: str, customer_id: str) -> None:
         param = "invoice_settings[default_payment_method]"
-        row = db.execute(
-            "SELECT kind FROM objects "
-            "WHERE id = ? AND parent = ? AND deleted = 0 AND kind IN ('payment_method', 'card')",
-            (payment_method_id, customer_id),
-        ).fetchone()
-        if row is None:
+        if self._db.child(db, customer_id, ("payment_method", "card"), payment_method_id) is None:
             if self._db.row(db, scope, "payment_method", payment_method_id) is None:
-                raise no_such("PaymentMethod", payment_method_id, param, status=400)
-            raise invalid(
+                raise NoSuchObject("payment_method", payment_method_id, param, referenced=True)
+            raise InvalidState(
                 f"The customer does not have a payment method with the ID {payment_method_id}. "
                 "The payment method must be attached to the customer.",
                 param,
@@ -697,12 +668,7 @@ class Store:
 
     def customer_ids(self, scope: Scope) -> set[str]:
         """Ids of every customer of the scope, deleted ones included (for seeding)."""
-        with self._db.read() as db:
-            rows = db.execute(
-                "SELECT id FROM objects WHERE account = ? AND livemode = ? AND kind = 'customer'",
-                (scope.account, scope.livemode),
-            ).fetchall()
-        return {row[0] for row in rows}
+        return self._db.ids(scope, "customer")
 
     def _wrote(self) -> None:
         # Drop expired idempotency answers now and then rather than on every write.
@@ -710,32 +676,12 @@ class Store:
         if self._writes % 1000 == 0:
             self._db.forget_expired_answers()
 
-    def _missing(self, scope: Scope, label: str, object_id: str, param: str | None, status: int) -> ApiError:
-        error = no_such(label, object_id, param, status=status)
-        kind = {"PaymentMethod": "payment_method"}.get(label, label)
-        if self._db.in_other_mode(scope, kind, object_id):
-            # Stripe's hint when the id exists in the other mode.
-            used, exists = ("live", "test") if scope.livemode else ("test", "live")
-            error.message += (
-                f"; a similar object exists in {exists} mode, but a {used} mode key was used to make this request."
-            )
-        return error
-
-
-class AccountNotConnected(Exception):
-    """An account id that is not connected to this platform; app.py answers Stripe's 403 for it."""
-
-    def __init__(self, account_id: str) -> None:
-        super().__init__(account_id)
-        self.account_id = account_id
-
-
-def _created_filter(where: str, args: tuple[object, ...], bounds: Mapping[str, int]) -> tuple[str, tuple[object, ...]]:
-    operators = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-    for name, bound in bounds.items():
-        where += f" AND created {operators[name]} ?"
-        args = (*args, bound)
-    return where, args
+    def _missing(
+        self, scope: Scope, kind: str, object_id: str, param: str | None = "id", *, referenced: bool = False
+    ) -> NoSuchObject:
+        # Stripe says so when the id exists in the other mode (a test id asked for with a live key).
+        other_mode = ("test" if scope.livemode else "live") if self._db.in_other_mode(scope, kind, object_id) else None
+        return NoSuchObject(kind, object_id, param, referenced=referenced, other_mode=other_mode)
 
 
 def _invoice_prefix(customer_id: str) -> str:

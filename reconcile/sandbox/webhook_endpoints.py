@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from . import shapes
 from .db import UNSET, Database, Listing, Page, Unset, dumps
-from .errors import no_such
 from .ids import new_id
-from .params import MetadataPatch
+from .metadata import MetadataPatch
 from .shapes import JSON
+from .store_errors import NoSuchObject
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,11 +97,11 @@ class WebhookEndpoints:
     def list(self, livemode: bool, page: Page) -> Listing:
         """The mode's endpoints, newest first."""
         return self._db.endpoints_page(
-            livemode, page, lambda cursor: no_such("webhook endpoint", cursor, None, status=400)
+            livemode, page, lambda cursor: NoSuchObject("webhook_endpoint", cursor, None, referenced=True)
         )
 
     def _endpoint(self, livemode: bool, endpoint_id: str) -> JSON:
         endpoint = self._db.endpoint(livemode, endpoint_id)
         if endpoint is None:
-            raise no_such("webhook endpoint", endpoint_id)
+            raise NoSuchObject("webhook_endpoint", endpoint_id)
         return endpoint
