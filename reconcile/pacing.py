@@ -13,7 +13,12 @@ class Pacer:
 
     Urgent is the request that spends a token made a moment ago: tokens expire, and one queued
     behind every other thread's requests might not survive the wait. Spacing, not a bucket: no
-    burst ever goes over the rate, and an idle spell does not save up requests for later.
+    burst goes over the rate, and an idle spell does not save up requests for later.
+
+    Slots keep to a grid while requests wait: a woken thread always takes its slot a little late
+    (the scheduler, the GIL), and spacing from each actual grant lost about 5 % of the rate to that.
+    A grant is never nearer than half a slot to the one before, so any second holds at most
+    ``rate + 1`` grants.
     """
 
     def __init__(self, rate: float) -> None:
@@ -38,6 +43,8 @@ class Pacer:
                     self._turn.wait(self._next - now)
                 else:
                     heapq.heappop(self._queue)
-                    self._next = max(now, self._next) + self._interval
+                    on_grid = now - self._next < self._interval  # late by less than a slot, not idle
+                    self._next = (self._next if on_grid else now) + self._interval
+                    self._next = max(self._next, now + self._interval / 2)
                     self._turn.notify_all()  # the next in line starts its own wait
                     return
