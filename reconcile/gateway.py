@@ -8,8 +8,10 @@ built with ``max_network_retries=0`` and failures come out as ``ApiFailure``.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -71,7 +73,7 @@ class Written:
 
 
 class _PacedClient(stripe.RequestsClient):
-    """The SDK's requests client, paced, counting requests by method and path."""
+    """The SDK's requests client, paced, counting requests by method and timing their answers."""
 
     def __init__(self, pacer: Pacer, counts: Counter[str], lock: threading.Lock) -> None:
         super().__init__(timeout=60)
@@ -79,6 +81,7 @@ class _PacedClient(stripe.RequestsClient):
         self.urgency = threading.local()  # set around a call whose request must not queue
         self._counts = counts
         self._counts_lock = lock
+        self.answer_seconds: float | None = None  # a moving average of the time an answer takes
 
     # The SDK's RequestsClient already narrows HTTPClient.request this way; mypy sees the base's.
     def request(  # type: ignore[override]
@@ -91,7 +94,14 @@ class _PacedClient(stripe.RequestsClient):
         self._pacer.wait(urgent=getattr(self.urgency, "on", False))
         with self._counts_lock:
             self._counts[method.upper()] += 1
-        return super().request(method, url, headers, post_data)
+        sent = time.monotonic()
+        try:
+            return super().request(method, url, headers, post_data)
+        finally:
+            seconds = time.monotonic() - sent
+            with self._counts_lock:
+                average = self.answer_seconds
+                self.answer_seconds = seconds if average is None else average + (seconds - average) / 8
 
 
 class Gateway:
@@ -101,6 +111,7 @@ class Gateway:
         self._api_key = api_key
         self._base = _without_credentials(api_base or stripe.DEFAULT_API_BASE)
         self.requests: Counter[str] = Counter()
+        self._max_rps = max_rps
         self._http = _PacedClient(Pacer(max_rps), self.requests, threading.Lock())
         self._client = stripe.StripeClient(
             api_key,
@@ -113,6 +124,17 @@ class Gateway:
     def request_count(self) -> int:
         return sum(self.requests.values())
 
+    def in_flight_for_ceiling(self) -> float:
+        """Requests in flight that keep --max-rps busy, at the answer times seen so far (Little's law).
+
+        A quarter more than the average asks, for answers slower than it; without a ceiling, or
+        before any answer, as many as there may be.
+        """
+        seconds = self._http.answer_seconds
+        if not self._max_rps or seconds is None:
+            return math.inf
+        return 1 + 1.25 * self._max_rps * seconds
+
     # -- reads -----------------------------------------------------------------------------------
 
     def customers_page(
@@ -122,12 +144,18 @@ class Gateway:
         starting_after: str | None = None,
         created_gte: int | None = None,
         created_lt: int | None = None,
+        cards: bool = False,
     ) -> tuple[list[Customer], bool]:
-        """One page of customers (newest first, default sources expanded) and whether more follow.
+        """One page of customers (newest first) and whether more follow.
 
         ``created_gte`` and ``created_lt`` keep the page to customers created in that range of seconds.
+        ``cards`` expands each default source, for its card's fingerprint and last four digits: Stripe
+        then sends every card with its customer, twice the bytes, so only the reads that compare cards
+        ask for it.
         """
-        params: dict[str, Any] = {"limit": PAGE_SIZE, "expand": ["data.default_source"]}
+        params: dict[str, Any] = {"limit": PAGE_SIZE}
+        if cards:
+            params["expand"] = ["data.default_source"]
         if starting_after:
             params["starting_after"] = starting_after
         created = {op: bound for op, bound in (("gte", created_gte), ("lt", created_lt)) if bound is not None}

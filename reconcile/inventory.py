@@ -2,7 +2,8 @@
 
 It costs one ``GET /v1/accounts/{id}`` per account named (which also refuses an unknown one before
 anything else is read), or the pages of ``GET /v1/accounts`` when none is named; then the pages of
-the platform's customers and of each account's customers, 100 to a page, read concurrently.
+the platform's customers and of each account's customers, 100 to a page, read as ``observe`` reads
+them (concurrently, under the pacer, with each card, since import matches copies by card).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Protocol, TypeVar
 
 from reconcile.gateway import ApiFailure, Gateway
 from reconcile.model import ConnectedAccount, Customer
-from reconcile.observe import describe_failure
+from reconcile.observe import PLATFORM, describe_failure, read_customers
 from reconcile.retry import RetryPolicy, with_retries
 
 
@@ -56,19 +57,13 @@ def take_inventory(
         else:
             jobs = [pool.submit(with_retries, partial(gateway.retrieve_account, a), policy) for a in account_ids]
             accounts = tuple(_result(job, f"account {a}") for a, job in zip(account_ids, jobs, strict=True))
-        platform_job = pool.submit(_all, _customer_pages(gateway, None), policy)
-        account_jobs = {a.id: pool.submit(_all, _customer_pages(gateway, a.id), policy) for a in accounts}
-        platform = _result(platform_job, "the platform account")
-        customers = {account: _result(job, f"account {account}") for account, job in account_jobs.items()}
-    return Inventory(platform=platform, accounts=accounts, customers=customers)
+    names = {None: PLATFORM} | {a.id: f"account {a.id}" for a in accounts}
+    lists = read_customers(gateway, names, concurrency=concurrency, policy=policy, cards=True)
+    return Inventory(platform=lists[None], accounts=accounts, customers={a.id: lists[a.id] for a in accounts})
 
 
 def _account_pages(gateway: Gateway) -> Pages[ConnectedAccount]:
     return lambda after: gateway.accounts_page(starting_after=after)
-
-
-def _customer_pages(gateway: Gateway, account: str | None) -> Pages[Customer]:
-    return lambda after: gateway.customers_page(account, starting_after=after)
 
 
 def _all(pages: Pages[L], policy: RetryPolicy) -> tuple[L, ...]:

@@ -1,21 +1,39 @@
 """gateway -> ObservedState: one snapshot of everything the plan depends on.
 
-Observing costs the minimum number of calls: the platform's customers and each named
-account's customers, every page at Stripe's largest page size, and nothing per customer.
-The accounts are read concurrently; the gateway's pacer keeps the whole under --max-rps.
-A missing or unconnected account shows up as the failure of its first list call.
+Observing costs the fewest calls that read it: the platform's customers and each named account's
+customers, every page at Stripe's largest page size, and nothing per customer. The lists are
+read concurrently, under the same pacer (--max-rps) as apply, and each page is parsed as it
+arrives while the others are in flight.
+
+Each list is read newest first, one page after another. While fewer lists are being read than
+--max-rps needs in flight (at the answer times seen so far) and --concurrency allows, the rest of
+a long list is split in two by creation time and the older part read beside it: one account
+holding most of the customers then does not serialise the run. A split costs at most one page
+more (the last page of each part may be short). A missing or unconnected account shows up as the
+failure of its first list call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+import gc
+import math
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 
 from reconcile.errors import ReconcileError, StripeApiError
-from reconcile.gateway import ApiFailure, Gateway
+from reconcile.gateway import PAGE_SIZE, ApiFailure, Gateway
 from reconcile.model import Customer, DesiredState, ObservedState
 from reconcile.retry import RetryPolicy, with_retries
+
+PLATFORM = "the platform account"
+# A range is split only if about this many customers seem left in it: a split may cost a page more.
+WORTH_A_READER = 4 * PAGE_SIZE
+OPEN_CUT = 8
 
 
 def observe(
@@ -25,8 +43,12 @@ def observe(
     aliases: Iterable[str] | None = None,
     concurrency: int = 8,
     policy: RetryPolicy | None = None,
+    cards: bool = False,
 ) -> ObservedState:
-    """Read the platform customers that are ours or adopted, and every customer on each account."""
+    """Read the platform customers that are ours or adopted, and every customer on each account.
+
+    ``cards``: expand each default source, to compare card fingerprints (--adopt-by needs them).
+    """
     scope = sorted(aliases if aliases is not None else desired.accounts)
     return snapshot(
         gateway,
@@ -35,6 +57,7 @@ def observe(
         adopted={c.id for c in desired.customers if c.id},
         concurrency=concurrency,
         policy=policy,
+        cards=cards,
     )
 
 
@@ -46,40 +69,233 @@ def snapshot(
     adopted: Iterable[str] = (),
     concurrency: int = 8,
     policy: RetryPolicy | None = None,
+    cards: bool = False,
 ) -> ObservedState:
     """Observe the platform (customers of ``owner``, or ``adopted``) and the accounts (alias -> id)."""
-    policy = policy or RetryPolicy()
     adopted = set(adopted)
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(accounts) + 1))) as pool:
-        platform_job = pool.submit(_list_all, gateway, None, policy)
-        account_jobs = {
-            alias: pool.submit(_list_all, gateway, account_id, policy) for alias, account_id in accounts.items()
-        }
-        platform = _result(platform_job, "the platform account")
-        observed = {
-            accounts[alias]: _result(job, f"account '{alias}' ({accounts[alias]})")
-            for alias, job in account_jobs.items()
-        }
-    relevant = tuple(c for c in platform if c.owner == owner or c.id in adopted)
-    return ObservedState(platform=relevant, accounts=observed)
+    names = {None: PLATFORM} | {account: f"account '{alias}' ({account})" for alias, account in accounts.items()}
+    lists = read_customers(gateway, names, concurrency=concurrency, policy=policy, cards=cards)
+    relevant = tuple(c for c in lists[None] if c.owner == owner or c.id in adopted)
+    return ObservedState(platform=relevant, accounts={account: lists[account] for account in accounts.values()})
 
 
-def _list_all(gateway: Gateway, account: str | None, policy: RetryPolicy) -> tuple[Customer, ...]:
-    customers: list[Customer] = []
-    after: str | None = None
-    while True:
-        page, more = with_retries(partial(gateway.customers_page, account, starting_after=after), policy)
-        customers.extend(page)
-        if not more or not page:
-            return tuple(customers)
-        after = page[-1].id
+def read_customers(
+    gateway: Gateway,
+    names: Mapping[str | None, str],
+    *,
+    concurrency: int,
+    policy: RetryPolicy | None = None,
+    cards: bool = False,
+) -> dict[str | None, tuple[Customer, ...]]:
+    """Every customer of each list in ``names`` (account id, None for the platform's -> how errors name it)."""
+    reading = _Reading(gateway, policy or RetryPolicy(), concurrency=max(1, concurrency), cards=cards)
+    with _without_cycle_collection():
+        return reading.run(names)
 
 
-def _result(job: Future[tuple[Customer, ...]], where: str) -> tuple[Customer, ...]:
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Hold the cyclic garbage collector off while the lists are read.
+
+    A snapshot is hundreds of thousands of objects and no cycles; each full collection walks them
+    all while every reader waits (the GIL), and a paced run loses the slots that pass meanwhile.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        return job.result()
-    except ApiFailure as failure:
-        raise describe_failure(failure, where) from None
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass(eq=False)
+class _Range:
+    """A stretch of one list by creation time, ``gte`` <= created < ``lt`` (None: unbounded), and what it holds."""
+
+    account: str | None
+    gte: int | None = None
+    lt: int | None = None
+    customers: list[Customer] = field(default_factory=list)
+    more: bool = True  # no page has ended it yet
+    pages: Iterator[tuple[list[Customer], bool]] | None = None  # one reader at a time asks for the next
+
+    def left(self) -> float:
+        """About how many customers are left to read: for a bounded range, a guess from how many were
+        created per second in what it read; for the oldest range of a list, unknown (infinite) once
+        two full pages suggest a long list, none before."""
+        if not self.more or not self.customers:
+            return 0
+        reached = self.customers[-1].created
+        if self.gte is None:
+            return math.inf if len(self.customers) >= 2 * PAGE_SIZE else 0
+        per_second = len(self.customers) / max(1, self.customers[0].created - reached)
+        return (reached - self.gte) * per_second
+
+
+class _Reading:
+    """The lists of one snapshot, read a page at a time by up to ``concurrency`` readers.
+
+    Ranges take turns: a reader reads the next page of the range that has waited longest and puts
+    it back in line, so every list advances alike and none is left to read alone at the end. A
+    reader with no range waiting takes the older part of the range that seems to have the most
+    left (``_cut``), if one more reader is wanted at all: while fewer read than --max-rps needs
+    in flight, at the answer times seen so far, and --concurrency allows.
+    """
+
+    def __init__(self, gateway: Gateway, policy: RetryPolicy, *, concurrency: int, cards: bool) -> None:
+        self.gateway = gateway
+        self.policy = policy
+        self.concurrency = concurrency
+        self.cards = cards
+        self.lock = threading.Lock()
+        self.ranges: dict[str | None, list[_Range]] = {}  # each list's ranges, newest first
+        self.ready: deque[_Range] = deque()  # ranges waiting for a reader to ask for their next page
+        self.reading: list[_Range] = []  # ranges a reader is asking for a page of
+        self.readers: list[Future[None]] = []
+        self.alive = 0  # readers that have not returned
+        self.stopped = threading.Event()  # a list failed (or Ctrl-C): every reader stops at its next page
+        self.pool = ThreadPoolExecutor(max_workers=concurrency)
+
+    def run(self, names: Mapping[str | None, str]) -> dict[str | None, tuple[Customer, ...]]:
+        with self.lock:
+            for account in names:
+                self.ranges[account] = [self._range(account)]
+                self.ready.append(self.ranges[account][0])
+            for _ in range(min(self.concurrency, len(names))):
+                self._add_reader()
+        try:
+            self._wait(names)
+        finally:
+            self.stopped.set()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        return {account: tuple(c for part in parts for c in part.customers) for account, parts in self.ranges.items()}
+
+    def _range(self, account: str | None, *, gte: int | None = None, lt: int | None = None) -> _Range:
+        part = _Range(account, gte=gte, lt=lt)
+
+        def page(after: str | None) -> tuple[list[Customer], bool]:
+            # The lower bound is read at each call: a cut may have moved it since the last page.
+            return self.gateway.customers_page(
+                account, starting_after=after, created_gte=part.gte, created_lt=lt, cards=self.cards
+            )
+
+        part.pages = _pages(page, self.policy, self.stopped)
+        return part
+
+    def _add_reader(self) -> None:
+        """Another reader (lock held)."""
+        self.alive += 1
+        self.readers.append(self.pool.submit(self._reader))
+
+    def _wait(self, names: Mapping[str | None, str]) -> None:
+        done: set[Future[None]] = set()
+        while True:
+            with self.lock:
+                running = [reader for reader in self.readers if reader not in done]
+            if not running:
+                return
+            finished, _ = wait(running, return_when=FIRST_EXCEPTION)
+            for reader in finished:
+                done.add(reader)
+                failure = reader.exception()
+                if isinstance(failure, _ListFailed):
+                    raise describe_failure(failure.failure, names[failure.account]) from None
+                if failure is not None:
+                    raise failure
+
+    def _reader(self) -> None:
+        try:
+            while not self.stopped.is_set():
+                part = self._next()
+                if part is None:
+                    return
+                assert part.pages is not None
+                try:
+                    page = next(part.pages, None)
+                except ApiFailure as failure:
+                    raise _ListFailed(part.account, failure) from None
+                self._read(part, page)
+        finally:
+            with self.lock:
+                self.alive -= 1
+
+    def _next(self) -> _Range | None:
+        """The range that has waited longest; else the older part of the one with the most left, if wanted."""
+        with self.lock:
+            if self.ready:
+                part = self.ready.popleft()
+            else:
+                if not self._wanted(len(self.reading) + 1):
+                    return None
+                victim = max(self.reading, key=_Range.left, default=None)
+                if victim is None or victim.left() < WORTH_A_READER:
+                    return None
+                part = self._cut(victim)
+            self.reading.append(part)
+            return part
+
+    def _read(self, part: _Range, page: tuple[list[Customer], bool] | None) -> None:
+        """Keep a page of ``part`` (None: stopped) and put the range back in line if more follow."""
+        with self.lock:
+            self.reading.remove(part)
+            if page is None:
+                part.more = False
+                return
+            customers, more = page
+            # A page asked for before a cut may reach past it: what lies beyond is the other reader's.
+            kept = [c for c in customers if part.gte is None or c.created >= part.gte]
+            part.customers.extend(kept)
+            part.more = more and len(kept) == len(customers)
+            if not part.more:
+                return
+            self.ready.append(part)
+            if self.alive < self.concurrency and self._wanted(self.alive + 1):
+                self._add_reader()
+
+    def _wanted(self, readers: int) -> bool:
+        """Whether ``readers`` would read faster than one fewer: --max-rps is not reached (lock held)."""
+        return readers <= min(self.concurrency, self.gateway.in_flight_for_ceiling())
+
+    def _cut(self, part: _Range) -> _Range:
+        """Split off the older part of what is left of ``part`` (lock held); ``part`` keeps the rest.
+
+        A bounded range is cut in half. The oldest range of a list is not bounded: how far back the
+        list goes is unknown, so the cut leaves ``part`` several times the seconds the whole list
+        read so far covers; repeated, the pieces grow fast, and a long list is shared in a few cuts.
+        """
+        reached = part.customers[-1].created
+        if part.gte is not None:
+            cut = part.gte + (reached - part.gte + 1) // 2
+        else:
+            first = self.ranges[part.account][0].customers[0].created
+            cut = reached - OPEN_CUT * max(1, first - reached)
+        older = self._range(part.account, gte=part.gte, lt=cut)
+        part.gte = cut  # customers created at `reached` or after stay with `part`
+        parts = self.ranges[part.account]
+        parts.insert(parts.index(part) + 1, older)
+        return older
+
+
+@dataclass(eq=False)
+class _ListFailed(Exception):
+    """A read of one list failed; which list, for the message."""
+
+    account: str | None
+    failure: ApiFailure
+
+
+def _pages(
+    page: Callable[[str | None], tuple[list[Customer], bool]], policy: RetryPolicy, stopped: threading.Event
+) -> Iterator[tuple[list[Customer], bool]]:
+    """Each page of a list, newest first, and whether more follow; the next read only when asked for."""
+    after: str | None = None
+    while not stopped.is_set():
+        items, more = with_retries(partial(page, after), policy)
+        yield items, more and bool(items)
+        if not more or not items:
+            return
+        after = items[-1].id
 
 
 def describe_failure(failure: ApiFailure, where: str) -> ReconcileError:
@@ -90,7 +306,7 @@ def describe_failure(failure: ApiFailure, where: str) -> ReconcileError:
             request_id=failure.request_id,
             status=401,
         )
-    if failure.status in (400, 403, 404) and where != "the platform account":
+    if failure.status in (400, 403, 404) and where != PLATFORM:
         return StripeApiError(
             f"{where} is not reachable: it does not exist or is not connected to this platform "
             f"(Stripe said: {failure.message})",

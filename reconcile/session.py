@@ -38,17 +38,27 @@ class ApplyOptions:
     on_result: Callable[[ActionResult], None] | None = None  # told of each action as it finishes
 
 
-def plan(desired: DesiredState, gateway: Gateway, options: PlanOptions | None = None) -> Plan:
-    """Observe what the plan depends on, then diff the desired state against it."""
+# Lists read at once while observing, unless told otherwise (the CLI sizes it for --max-rps).
+READERS = 8
+
+
+def plan(
+    desired: DesiredState, gateway: Gateway, options: PlanOptions | None = None, *, concurrency: int = READERS
+) -> Plan:
+    """Observe what the plan depends on (``concurrency`` pages in flight at most), then diff the desired state."""
     options = options or PlanOptions()
-    observed = observe(gateway, desired, aliases=options.accounts)
+    # Card fingerprints are compared only to adopt; reading them doubles what every page weighs.
+    cards = options.adopt_by is not None
+    observed = observe(gateway, desired, aliases=options.accounts, concurrency=concurrency, cards=cards)
     return planner.plan(desired, observed, prune=options.prune, accounts=options.accounts, adopt_by=options.adopt_by)
 
 
-def recheck(saved: Plan, gateway: Gateway) -> list[str]:
+def recheck(saved: Plan, gateway: Gateway, *, concurrency: int = READERS) -> list[str]:
     """Observe a saved plan's accounts again; one line per action whose precondition no longer holds."""
     platform_objects = {a.object_id for a in saved.actions if a.account is None and a.object_id}
-    observed = snapshot(gateway, owner=saved.owner, accounts=saved.accounts, adopted=platform_objects)
+    observed = snapshot(
+        gateway, owner=saved.owner, accounts=saved.accounts, adopted=platform_objects, concurrency=concurrency
+    )
     return stale_actions(saved, observed)
 
 
