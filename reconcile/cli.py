@@ -128,6 +128,24 @@ Redact = Annotated[
     bool | None,
     typer.Option("--redact/--no-redact", help="Mask e-mails and phones (markdown masks them by default)."),
 ]
+Concurrency = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency",
+        metavar="N",
+        min=1,
+        help="Actions, or list pages while reading, in flight at once (default: enough to keep --max-rps busy).",
+    ),
+]
+MaxRps = Annotated[
+    float | None,
+    typer.Option(
+        "--max-rps",
+        metavar="R",
+        min=0.1,
+        help="Request rate ceiling (default: 20 in test mode, 80 in live mode).",
+    ),
+]
 AdoptByOption = Annotated[
     AdoptBy | None,
     typer.Option(
@@ -211,6 +229,8 @@ def plan_command(
     expect_digest: ExpectDigest = None,
     adopt_by: AdoptByOption = None,
     redact: Redact = None,
+    concurrency: Concurrency = None,
+    max_rps: MaxRps = None,
     api_base: ApiBase = None,
     api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
     sandbox: Sandbox = False,
@@ -222,12 +242,12 @@ def plan_command(
         desired = config.load(file)
         shape = session.PlanOptions(prune=prune, accounts=scope(desired, account, shard), adopt_by=adopt_by)
         target = Target.of(desired)
-        rate = DEFAULT_MAX_RPS[target.mode]
+        rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
         embedded = sandbox_db(file.parent) if sandbox else None
         with open_gateway(
             target, api_base=api_base, api_key_env=api_key_env, sandbox=embedded, max_rps=rate
         ) as gateway:
-            plan = session.plan(desired, gateway, shape)
+            plan = session.plan(desired, gateway, shape, concurrency=concurrency or concurrency_for(rate))
         masked = redact if redact is not None else fmt == "markdown"
         typer.echo(render(plan, fmt, redact=masked, color=_color(sys.stdout)), nl=False)
         if out is not None:
@@ -249,24 +269,8 @@ def apply_command(
     account: Accounts = None,
     shard: Shard = None,
     expect_digest: ExpectDigest = None,
-    concurrency: Annotated[
-        int | None,
-        typer.Option(
-            "--concurrency",
-            metavar="N",
-            min=1,
-            help="Actions in flight at once (default: enough to keep --max-rps busy).",
-        ),
-    ] = None,
-    max_rps: Annotated[
-        float | None,
-        typer.Option(
-            "--max-rps",
-            metavar="R",
-            min=0.1,
-            help="Request rate ceiling (default: 20 in test mode, 80 in live mode).",
-        ),
-    ] = None,
+    concurrency: Concurrency = None,
+    max_rps: MaxRps = None,
     report: Annotated[
         Path | None, typer.Option("--report", metavar="OUT.json", help="Write the outcome as JSON here.")
     ] = None,
@@ -290,16 +294,17 @@ def apply_command(
             desired = config.load(file)
             target = Target.of(desired)
         rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
+        workers = concurrency or concurrency_for(rate)
         embedded = sandbox_db(file.parent) if sandbox else None
         with open_gateway(
             target, api_base=api_base, api_key_env=api_key_env, sandbox=embedded, max_rps=rate
         ) as gateway:
             if desired is not None:
                 shape = session.PlanOptions(prune=prune, accounts=scope(desired, account, shard), adopt_by=adopt_by)
-                plan = session.plan(desired, gateway, shape)
+                plan = session.plan(desired, gateway, shape, concurrency=workers)
             else:
                 assert saved is not None
-                _refuse_stale(file, session.recheck(saved, gateway))
+                _refuse_stale(file, session.recheck(saved, gateway, concurrency=workers))
                 plan = saved
             typer.echo(render(plan, "text", redact=bool(redact), color=_color(sys.stdout)), nl=False)
             session.approve(plan, expect_digest=expect_digest, force=force)
@@ -310,7 +315,6 @@ def apply_command(
                 return
             _confirm(plan, auto_approve)
             with ApplyProgress(total=len(plan.actions), enabled=_is_tty(sys.stderr)) as progress:
-                workers = concurrency or concurrency_for(rate)
                 outcome = session.apply(
                     plan, gateway, session.ApplyOptions(concurrency=workers, on_result=progress.advance)
                 )
@@ -340,6 +344,8 @@ def import_command(
     out: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="Write the file here, not to stdout.")
     ] = None,
+    concurrency: Concurrency = None,
+    max_rps: MaxRps = None,
     api_base: ApiBase = None,
     api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
     sandbox: Annotated[
@@ -363,11 +369,11 @@ def import_command(
         # Import has no file to take the mode from: the key's mode is the file's (_connection checks the key).
         mode = Mode.TEST if sandbox else key_mode(os.environ.get(api_key_env, "").strip()) or Mode.TEST
         target = Target(path="import", mode=mode, accounts=())
-        rate = DEFAULT_MAX_RPS[mode]
+        rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[mode]
         with open_gateway(
             target, api_base=api_base, api_key_env=api_key_env, sandbox=embedded, max_rps=rate
         ) as gateway:
-            inventory = take_inventory(gateway, list(named) or None)
+            inventory = take_inventory(gateway, list(named) or None, concurrency=concurrency or concurrency_for(rate))
         shown = str(out) if out else "FILE"
         aliases = {account_id: alias for account_id, alias in named.items() if alias}
         imported = import_platform(inventory, owner=owner, mode=mode, aliases=aliases, path=shown)
