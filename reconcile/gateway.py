@@ -37,6 +37,8 @@ from reconcile.pacing import Pacer
 
 # Stripe's largest page; observing costs the minimum number of list calls with it.
 PAGE_SIZE = 100
+# How many answers set the baseline answer time (see Gateway.in_flight_for_ceiling).
+FIRST_ANSWERS = 16
 
 
 # Not frozen: Python sets __traceback__ on an exception as it passes through a `with` block.
@@ -82,6 +84,7 @@ class _PacedClient(stripe.RequestsClient):
         self._counts = counts
         self._counts_lock = lock
         self.answer_seconds: float | None = None  # a moving average of the time an answer takes
+        self.first_answers: list[float] = []  # the times of the first FIRST_ANSWERS answers
 
     # The SDK's RequestsClient already narrows HTTPClient.request this way; mypy sees the base's.
     def request(  # type: ignore[override]
@@ -102,6 +105,8 @@ class _PacedClient(stripe.RequestsClient):
             with self._counts_lock:
                 average = self.answer_seconds
                 self.answer_seconds = seconds if average is None else average + (seconds - average) / 8
+                if len(self.first_answers) < FIRST_ANSWERS:
+                    self.first_answers.append(seconds)
 
 
 class Gateway:
@@ -128,11 +133,15 @@ class Gateway:
         """Requests in flight that keep --max-rps busy, at the answer times seen so far (Little's law).
 
         A quarter more than the average asks, for answers slower than it; without a ceiling, or
-        before any answer, as many as there may be.
+        before any answer, as many as there may be. Answers that grow slower as more requests are in
+        flight are queueing (the server, or this machine, is the limit), and more requests would
+        only queue longer: the estimate counts at most twice the time the first answers took.
         """
-        seconds = self._http.answer_seconds
-        if not self._max_rps or seconds is None:
+        http = self._http
+        if not self._max_rps or http.answer_seconds is None:
             return math.inf
+        first = http.first_answers
+        seconds = min(http.answer_seconds, 2 * sum(first) / len(first))
         return 1 + 1.25 * self._max_rps * seconds
 
     # -- reads -----------------------------------------------------------------------------------
