@@ -11,9 +11,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .app import DEFAULT_API_KEY, App, SandboxServer, Settings
+from .app import DEFAULT_API_KEY, App, Settings
 from .seed import apply_seed, load_seed
 from .store import DEFAULT_TOKEN_TTL, Store
+from .transport import SandboxServer
 from .webhooks import DEFAULT_POLICY, DeliveryPolicy
 
 # How often an embedded sandbox looks at its shutdown flag: stopping one takes up to this long, and tests
