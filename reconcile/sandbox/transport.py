@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 import socketserver
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,6 +20,12 @@ log = logging.getLogger(__name__)
 _JSON = "application/json"
 # The largest request body the sandbox reads; a larger one is refused from its headers, unread.
 MAX_BODY = 1024 * 1024
+# After a refusal, how long the sandbox goes on reading (and dropping) what the client still sends, in all
+# and without a byte arriving (nginx's lingering_time and lingering_timeout): a client that writes its whole
+# body before reading the answer then reads the answer, where closing at once would reset the connection.
+LINGER_SECONDS = 30.0
+LINGER_IDLE_SECONDS = 2.0
+_DRAIN_READ = 1 << 16
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
@@ -48,11 +55,16 @@ class SandboxServer(ThreadingHTTPServer):
 
 
 class _Framing(Exception):
-    """A request the transport refuses before the app sees it: malformed framing or an oversized body."""
+    """A request the transport refuses before the app sees it: malformed framing or an oversized body.
 
-    def __init__(self, error: ApiError) -> None:
+    `unread` is how many body bytes are still to come when that is known (a declared Content-Length), else
+    None: the rest of the connection is read and dropped until the client stops sending.
+    """
+
+    def __init__(self, error: ApiError, unread: int | None = None) -> None:
         super().__init__(error.message)
         self.error = error
+        self.unread = unread
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -76,16 +88,54 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._send(error_reply(errors.refused_by_transport(code, message or "Bad request.")))
 
+    def handle_expect_100(self) -> bool:
+        # A client that asks before sending (curl does for large bodies) gets the refusal instead of
+        # "100 Continue", and then need not send the body at all.
+        try:
+            self._declared_length()
+        except _Framing as refused:
+            self._refuse(refused)
+            return False
+        return super().handle_expect_100()
+
     def _handle(self) -> None:
         path, _, query = self.path.partition("?")
         try:
             body = self._body()
         except _Framing as refused:
-            # The rest of the body is not read, so the connection cannot carry another request.
-            self.close_connection = True
-            self._send(error_reply(refused.error))
+            self._refuse(refused)
             return
         self._send(self.server.app.handle(Request(self.command, path, query, self.headers, body)))
+
+    def _refuse(self, refused: _Framing) -> None:
+        # The rest of the body is not read into the request, so the connection cannot carry another one.
+        self.close_connection = True
+        self._send(error_reply(refused.error))
+        self._linger(refused.unread)
+
+    def _linger(self, unread: int | None) -> None:
+        """Read and drop what the client still sends, a buffer at a time, so that it gets to read the answer.
+
+        Stops at `unread` bytes when that is known, at the end of the stream, after LINGER_IDLE_SECONDS
+        without a byte, or after LINGER_SECONDS in all; closing with unread data would make the kernel
+        reset the connection, and a client still writing its body would see that reset, not the answer.
+        """
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)  # the answer is complete: the client may stop waiting
+        except OSError:
+            return
+        deadline = time.monotonic() + LINGER_SECONDS
+        self.connection.settimeout(LINGER_IDLE_SECONDS)
+        while (unread is None or unread > 0) and time.monotonic() < deadline:
+            try:
+                dropped = self.rfile.read1(_DRAIN_READ if unread is None else min(_DRAIN_READ, unread))
+            except OSError:  # idle too long (TimeoutError), or the client reset the connection
+                return
+            if not dropped:
+                return
+            if unread is not None:
+                unread -= len(dropped)
 
     def _send(self, reply: Reply) -> None:
         payload = reply.body.encode()
@@ -100,20 +150,27 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> bytes:
         """The request body, read no further than MAX_BODY bytes; _Framing when it cannot be read."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        length = self._declared_length()
+        if length is None:
             return self._chunked()
-        declared = self.headers.get("Content-Length")
-        if declared is None:
-            return b""
-        if not declared.strip().isdigit():
-            raise _Framing(errors.malformed_request(f"Invalid Content-Length header: {declared[:40]!r}."))
-        length = int(declared)
-        if length > MAX_BODY:
-            raise _Framing(errors.body_too_large(MAX_BODY))
         body = self.rfile.read(length)
         if len(body) < length:
             raise _Framing(errors.malformed_request("The request body ended before its Content-Length."))
         return body
+
+    def _declared_length(self) -> int | None:
+        """The Content-Length, checked against MAX_BODY from the headers alone; None for a chunked body."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return None
+        declared = self.headers.get("Content-Length")
+        if declared is None:
+            return 0
+        if not declared.strip().isdigit():
+            raise _Framing(errors.malformed_request(f"Invalid Content-Length header: {declared[:40]!r}."))
+        length = int(declared)
+        if length > MAX_BODY:
+            raise _Framing(errors.body_too_large(MAX_BODY), unread=length)
+        return length
 
     def _chunked(self) -> bytes:
         chunks: list[bytes] = []
