@@ -62,6 +62,7 @@ from reconcile.model import (
     Value,
     field_path,
 )
+from reconcile.paging import customer_pages, pages
 from reconcile.plan import Plan
 from reconcile.report import ActionResult, ApplyReport, Outcome
 from reconcile.retry import RetryPolicy, with_retries
@@ -445,19 +446,12 @@ class _Run:
 
     def _find_ours(self, account: str | None, match: Mapping[str, str], *, since: int) -> _Made | None:
         """The oldest customer carrying ``match`` made at ``since`` or later."""
-        after: str | None = None
-        while True:
-            page, more = with_retries(
-                partial(self.gateway.customers_page, account, starting_after=after, created_gte=since),
-                self.policy,
-            )
+        for page, _ in pages(customer_pages(self.gateway, account, created_gte=since), self.policy):
             found = [c for c in page if all(c.metadata.get(k) == v for k, v in match.items())]
             if found:
                 oldest = min(found, key=lambda c: (c.created, c.id))
                 return _Made(oldest.id, oldest.default_source)
-            if not more or not page:
-                return None
-            after = page[-1].id
+        return None
 
     def _write(self, send: Callable[[str], Written], key: str, *, instrument: bool = False) -> Written:
         """Send one write under ``key`` until Stripe's answer for that key is known.

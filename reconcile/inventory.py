@@ -8,28 +8,19 @@ them (concurrently, under the pacer, with each card, since import matches copies
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from reconcile.gateway import ApiFailure, Gateway
 from reconcile.model import ConnectedAccount, Customer
 from reconcile.observe import PLATFORM, describe_failure, read_customers
+from reconcile.paging import account_pages, every
 from reconcile.retry import RetryPolicy, with_retries
 
-
-class _Listed(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
 T = TypeVar("T")
-L = TypeVar("L", bound=_Listed)
-
-# Reads one page: starting_after -> (items, whether more follow).
-Pages = Callable[[str | None], tuple[list[L], bool]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,7 +43,7 @@ def take_inventory(
     policy = policy or RetryPolicy()
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         if account_ids is None:
-            listed = pool.submit(_all, _account_pages(gateway), policy)
+            listed = pool.submit(every, account_pages(gateway), policy)
             accounts = _result(listed, "the platform account")
         else:
             jobs = [pool.submit(with_retries, partial(gateway.retrieve_account, a), policy) for a in account_ids]
@@ -60,22 +51,6 @@ def take_inventory(
     names = {None: PLATFORM} | {a.id: f"account {a.id}" for a in accounts}
     lists = read_customers(gateway, names, concurrency=concurrency, policy=policy, cards=True)
     return Inventory(platform=lists[None], accounts=accounts, customers={a.id: lists[a.id] for a in accounts})
-
-
-def _account_pages(gateway: Gateway) -> Pages[ConnectedAccount]:
-    return lambda after: gateway.accounts_page(starting_after=after)
-
-
-def _all(pages: Pages[L], policy: RetryPolicy) -> tuple[L, ...]:
-    """Every item of a list, page after page (each page retried on its own)."""
-    items: list[L] = []
-    after: str | None = None
-    while True:
-        page, more = with_retries(partial(pages, after), policy)
-        items.extend(page)
-        if not more or not page:
-            return tuple(items)
-        after = page[-1].id
 
 
 def _result(job: Future[T], where: str) -> T:

@@ -19,16 +19,16 @@ import gc
 import math
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 
 from reconcile.errors import ReconcileError, StripeApiError
 from reconcile.gateway import PAGE_SIZE, ApiFailure, Gateway
 from reconcile.model import Customer, DesiredState, ObservedState
-from reconcile.retry import RetryPolicy, with_retries
+from reconcile.paging import pages
+from reconcile.retry import RetryPolicy
 
 PLATFORM = "the platform account"
 # A range is split only if about this many customers seem left in it: a split may cost a page more.
@@ -180,7 +180,7 @@ class _Reading:
                 account, starting_after=after, created_gte=part.gte, created_lt=lt, cards=self.cards
             )
 
-        part.pages = _pages(page, self.policy, self.stopped)
+        part.pages = pages(page, self.policy, stopped=self.stopped)
         return part
 
     def _add_reader(self) -> None:
@@ -283,19 +283,6 @@ class _ListFailed(Exception):
 
     account: str | None
     failure: ApiFailure
-
-
-def _pages(
-    page: Callable[[str | None], tuple[list[Customer], bool]], policy: RetryPolicy, stopped: threading.Event
-) -> Iterator[tuple[list[Customer], bool]]:
-    """Each page of a list, newest first, and whether more follow; the next read only when asked for."""
-    after: str | None = None
-    while not stopped.is_set():
-        items, more = with_retries(partial(page, after), policy)
-        yield items, more and bool(items)
-        if not more or not items:
-            return
-        after = items[-1].id
 
 
 def describe_failure(failure: ApiFailure, where: str) -> ReconcileError:
