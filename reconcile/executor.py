@@ -44,7 +44,7 @@ from reconcile.actions import (
     UpdateCustomer,
     UpdateShare,
 )
-from reconcile.gateway import ApiFailure, Gateway, Written
+from reconcile.gateway import ApiFailure, ApplyCalls, Written
 from reconcile.model import (
     ADDRESS_PARTS,
     KEY_KEY,
@@ -183,7 +183,7 @@ class Applier:
 
     def __init__(
         self,
-        gateway: Gateway,
+        gateway: ApplyCalls,
         *,
         owner: str,
         concurrency: int = 16,

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from sys import intern
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import stripe
@@ -72,6 +72,54 @@ class Written:
     replayed: bool
     request_id: str | None
     data: Mapping[str, Any]
+
+
+class CustomerPages(Protocol):
+    """Pages of an account's customers, as apply's lookup by metadata reads them."""
+
+    def customers_page(
+        self, account: str | None, *, starting_after: str | None = None, created_gte: int | None = None
+    ) -> tuple[list[Customer], bool]: ...
+
+
+class ApplyCalls(CustomerPages, Protocol):
+    """The calls apply makes. Gateway makes them on Stripe; a test may pass a fake."""
+
+    @property
+    def request_count(self) -> int: ...
+
+    def retrieve_customer(self, account: str | None, customer_id: str, /) -> Customer | None: ...
+
+    def create_customer(
+        self, account: str | None, params: Mapping[str, Any], idempotency_key: str, /, *, urgent: bool = False
+    ) -> Written: ...
+
+    def update_customer(
+        self,
+        account: str | None,
+        customer_id: str,
+        params: Mapping[str, Any],
+        idempotency_key: str,
+        /,
+        *,
+        urgent: bool = False,
+    ) -> Written: ...
+
+    def delete_customer(self, account: str, customer_id: str, /) -> None: ...
+
+    def delete_source(self, account: str, customer_id: str, source_id: str, /) -> None: ...
+
+    def create_customer_token(self, account: str, platform_customer: str, idempotency_key: str, /) -> Written: ...
+
+    def clone_payment_method(
+        self, account: str, platform_customer: str, payment_method: str, idempotency_key: str, /
+    ) -> Written: ...
+
+    def attach_payment_method(
+        self, account: str, payment_method: str, customer: str, idempotency_key: str, /
+    ) -> Written: ...
+
+    def detach_payment_method(self, account: str, payment_method: str, idempotency_key: str, /) -> None: ...
 
 
 class _PacedClient(stripe.RequestsClient):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Protocol, TypeVar
 
-from reconcile.gateway import Gateway
+from reconcile.gateway import CustomerPages, Gateway
 from reconcile.model import ConnectedAccount, Customer
 from reconcile.retry import RetryPolicy, with_retries
 
@@ -45,7 +45,7 @@ def every(page: Page[L], policy: RetryPolicy) -> tuple[L, ...]:
     return tuple(item for items, _ in pages(page, policy) for item in items)
 
 
-def customer_pages(gateway: Gateway, account: str | None, *, created_gte: int | None = None) -> Page[Customer]:
+def customer_pages(gateway: CustomerPages, account: str | None, *, created_gte: int | None = None) -> Page[Customer]:
     """The pages of an account's customers (the platform's: ``account`` None), created since ``created_gte``."""
     return lambda after: gateway.customers_page(account, starting_after=after, created_gte=created_gte)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from reconcile import planner
 from reconcile.errors import ReconcileError
 from reconcile.executor import Applier
-from reconcile.gateway import Gateway
+from reconcile.gateway import ApplyCalls, Gateway
 from reconcile.model import AdoptBy, DesiredState
 from reconcile.observe import observe, snapshot
 from reconcile.plan import Plan
@@ -80,7 +80,7 @@ def approve(plan: Plan, *, expect_digest: str | None = None, force: bool = False
         plan.check_safety()
 
 
-def apply(plan: Plan, gateway: Gateway, options: ApplyOptions | None = None) -> ApplyReport:
+def apply(plan: Plan, gateway: ApplyCalls, options: ApplyOptions | None = None) -> ApplyReport:
     """Make an approved plan's changes (see ``approve``); what was done, failed or skipped."""
     options = options or ApplyOptions()
     applier = Applier(

@@ -76,6 +76,15 @@ class FakeGateway:
     def clone_payment_method(self, account: str, platform_customer: str, payment_method: str, key: str) -> Written:
         return self._answer("clone_payment_method", key, lambda: self._new("pm"))
 
+    def attach_payment_method(self, account: str, payment_method: str, customer: str, key: str) -> Written:
+        return self._answer("attach_payment_method", key, lambda: Written(payment_method, False, None, {}))
+
+    def detach_payment_method(self, account: str, payment_method: str, key: str) -> None:
+        self._answer("detach_payment_method", key, lambda: Written(payment_method, False, None, {}))
+
+    def delete_source(self, account: str, customer_id: str, source_id: str) -> None:
+        self._answer("delete_source", None, lambda: Written(source_id, False, None, {}))
+
     def delete_customer(self, account: str, customer_id: str) -> None:
         self._answer("delete_customer", None, lambda: Written(customer_id, False, None, {}))
 
@@ -111,7 +120,7 @@ def share(key: str = "alice", **overrides: Any) -> Share:
 
 
 def run(gateway: FakeGateway, *actions: Action, concurrency: int = 1) -> Any:
-    applier = Applier(gateway, owner="acme", concurrency=concurrency, policy=NO_SLEEP)  # type: ignore[arg-type]
+    applier = Applier(gateway, owner="acme", concurrency=concurrency, policy=NO_SLEEP)
     return applier.apply(Plan(owner="acme", mode="test", actions=actions))
 
 
@@ -360,9 +369,10 @@ def test_interrupted_apply_reports_what_was_done_and_skips_the_rest() -> None:
 
 def test_each_apply_of_one_applier_starts_from_what_its_own_plan_says() -> None:
     gateway = FakeGateway()
-    applier = Applier(gateway, owner="acme", concurrency=1, policy=NO_SLEEP)  # type: ignore[arg-type]
+    applier = Applier(gateway, owner="acme", concurrency=1, policy=NO_SLEEP)
     create = CreateCustomer(customer_key="alice", changes=(change("email", None, "a@x.io"),))
     assert applier.apply(Plan(owner="acme", mode="test", actions=(create,))).complete
     # A later plan whose share waits on a platform customer it does not create learns nothing from the first.
     report = applier.apply(Plan(owner="acme", mode="test", actions=(share(platform_customer=UNKNOWN),)))
     assert report.results[0].error == "no platform customer for 'alice'"
+
