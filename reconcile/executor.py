@@ -595,8 +595,8 @@ def payload(action: Action) -> dict[str, Any]:
             whole[kept.path.detail][kept.path] = kept.value
     for detail, leaves in whole.items():
         params[detail] = _whole(detail, leaves)
-    if not params["metadata"]:
-        del params["metadata"]
+    if not any(isinstance(change.path, MetadataKey) for change in action.changes):
+        del params["metadata"]  # kept when only values known at apply are left: the caller adds them
     return params
 
 

@@ -376,3 +376,10 @@ def test_each_apply_of_one_applier_starts_from_what_its_own_plan_says() -> None:
     report = applier.apply(Plan(owner="acme", mode="test", actions=(share(platform_customer=UNKNOWN),)))
     assert report.results[0].error == "no platform customer for 'alice'"
 
+
+
+def test_payload_leaves_values_known_only_at_apply_to_the_executor() -> None:
+    pending = share(changes=(change("email", None, "a@x.io"), change("metadata.reconcile_source", None, UNKNOWN)))
+    assert payload(pending) == {"email": "a@x.io", "metadata": {}}
+    report = run(FakeGateway(), pending)
+    assert report.complete
