@@ -3,164 +3,32 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
 from dataclasses import replace
 
 import pytest
 
 from reconcile.actions import UNKNOWN, Action, ActionKind, Unshare
 from reconcile.model import (
-    KEY_KEY,
-    OWNER_KEY,
-    PLATFORM_CUSTOMER_KEY,
-    SOURCE_KEY,
-    Customer,
-    CustomerSpec,
-    DesiredState,
     Fields,
-    Mode,
     ObservedState,
-    ShareSpec,
     Strategy,
     frozen_map,
 )
 from reconcile.plan import Plan
 from reconcile.planner import plan
-from tests.builders import change
-
-OWNER = "acme-marketplace"
-BOOKSHOP = "acct_1BookshopAAAAAAAA"
-COFFEE = "acct_1CoffeeBBBBBBBBBB"
-ACCOUNTS = {"bookshop": BOOKSHOP, "coffee": COFFEE}
-CARD = "card_1PlatformAlice0001"
-
-# -- snapshot builders ---------------------------------------------------------------------------
-
-Share = str | tuple[str, Fields]  # an alias, or (alias, per-account overrides)
-
-
-def spec(
-    key: str,
-    *,
-    shares: tuple[Share, ...] = ("bookshop",),
-    id: str | None = None,
-    payment_source: str | None = "tok_visa",
-    ignore_changes: tuple[str, ...] = (),
-    strategy: Strategy = Strategy.TOKEN,
-    email: str | None = None,
-    name: str | None = None,
-    phone: str | None = None,
-    description: str | None = None,
-    metadata: Mapping[str, str] | None = None,
-) -> CustomerSpec:
-    """A declared customer, as config.py would resolve it."""
-    return CustomerSpec(
-        key=key,
-        id=id,
-        fields=Fields(
-            email=email,
-            name=name,
-            phone=phone,
-            description=description,
-            metadata=frozen_map(metadata) if metadata is not None else None,
-        ),
-        payment_source=payment_source,
-        strategy=strategy,
-        ignore_changes=frozenset(ignore_changes),
-        shares=tuple(_share(s) for s in shares),
-    )
-
-
-def _share(share: Share) -> ShareSpec:
-    alias, overrides = (share, Fields()) if isinstance(share, str) else share
-    return ShareSpec(alias=alias, account_id=ACCOUNTS[alias], overrides=overrides)
-
-
-def desired(*customers: CustomerSpec) -> DesiredState:
-    return DesiredState(owner=OWNER, mode=Mode.TEST, strategy=Strategy.TOKEN, accounts=ACCOUNTS, customers=customers)
-
-
-def live(
-    id: str,
-    *,
-    metadata: Mapping[str, str] | None = None,
-    default_source: str | None = None,
-    default_payment_method: str | None = None,
-    created: int = 1_700_000_000,
-    email: str | None = None,
-    name: str | None = None,
-    phone: str | None = None,
-    description: str | None = None,
-) -> Customer:
-    """A live customer exactly as observed, with whatever metadata it carries."""
-    return Customer(
-        id=id,
-        fields=Fields(email=email, name=name, phone=phone, description=description, metadata=frozen_map(metadata)),
-        default_source=default_source,
-        default_payment_method=default_payment_method,
-        created=created,
-    )
-
-
-def platform(
-    id: str,
-    key: str,
-    *,
-    owner: str = OWNER,
-    metadata: Mapping[str, str] | None = None,
-    default_source: str | None = CARD,
-    default_payment_method: str | None = None,
-    email: str | None = None,
-    name: str | None = None,
-    phone: str | None = None,
-    description: str | None = None,
-) -> Customer:
-    """A platform customer carrying ownership metadata for ``key``."""
-    return live(
-        id,
-        metadata={**(metadata or {}), OWNER_KEY: owner, KEY_KEY: key},
-        default_source=default_source,
-        default_payment_method=default_payment_method,
-        email=email,
-        name=name,
-        phone=phone,
-        description=description,
-    )
-
-
-def copy(
-    id: str,
-    key: str,
-    *,
-    of: str,
-    source: str = CARD,
-    owner: str = OWNER,
-    metadata: Mapping[str, str] | None = None,
-    created: int = 1_700_000_100,
-    email: str | None = None,
-    name: str | None = None,
-    phone: str | None = None,
-    description: str | None = None,
-) -> Customer:
-    """A connected-account copy of platform customer ``of``, carrying the four ownership keys."""
-    ownership = {OWNER_KEY: owner, KEY_KEY: key, PLATFORM_CUSTOMER_KEY: of, SOURCE_KEY: source}
-    return live(
-        id,
-        metadata={**(metadata or {}), **ownership},
-        created=created,
-        email=email,
-        name=name,
-        phone=phone,
-        description=description,
-    )
-
-
-def observed(
-    *platform_customers: Customer,
-    bookshop: tuple[Customer, ...] = (),
-    coffee: tuple[Customer, ...] = (),
-) -> ObservedState:
-    return ObservedState(platform=platform_customers, accounts={BOOKSHOP: bookshop, COFFEE: coffee})
+from tests.builders import (
+    BOOKSHOP_ID,
+    CARD,
+    COFFEE_ID,
+    OWNER,
+    change,
+    copy,
+    desired,
+    live,
+    observed,
+    platform,
+    spec,
+)
 
 
 def summary(result: Plan) -> list[str]:
@@ -424,7 +292,7 @@ def test_payment_source_is_not_attached_over_an_existing_default() -> None:
 def test_declared_pair_without_a_copy_is_shared_with_ownership_metadata() -> None:
     result = plan(desired(ALICE), observed(ALICE_PLATFORM, coffee=(ALICE_COFFEE,)))
     share = only(result, ActionKind.SHARE)
-    assert (share.account, share.account_id) == ("bookshop", BOOKSHOP)
+    assert (share.account, share.account_id) == ("bookshop", BOOKSHOP_ID)
     assert share.platform_customer == "cus_PlatformAlice00"
     assert share.source == CARD
     assert share.strategy == "token"
@@ -526,7 +394,7 @@ def test_drifted_copy_is_updated() -> None:
     assert summary(result) == ["update_share:alice@bookshop"]
     update = result.actions[0]
     assert (update.account_id, update.object_id, update.platform_customer) == (
-        BOOKSHOP,
+        BOOKSHOP_ID,
         "cus_BookshopAlice00",
         "cus_PlatformAlice00",
     )
@@ -639,7 +507,7 @@ def test_undeclared_copy_is_unshared_with_prune() -> None:
     assert summary(result) == ["unshare:alice@coffee"]
     unshare = result.actions[0]
     assert (unshare.account_id, unshare.object_id, unshare.platform_customer) == (
-        COFFEE,
+        COFFEE_ID,
         "cus_CoffeeAlice0000",
         "cus_PlatformAlice00",
     )
@@ -742,7 +610,7 @@ def test_unshares_of_several_duplicates_have_distinct_ids() -> None:
     extra = copy("cus_BookshopAlice03", "alice", of="cus_PlatformAlice00", created=1_700_000_900)
     world = _duplicates()
     world = ObservedState(
-        platform=world.platform, accounts={**world.accounts, BOOKSHOP: (*world.accounts[BOOKSHOP], extra)}
+        platform=world.platform, accounts={**world.accounts, BOOKSHOP_ID: (*world.accounts[BOOKSHOP_ID], extra)}
     )
     result = plan(desired(ALICE), world, prune=True)
     assert len(result.actions) == 2
@@ -801,7 +669,7 @@ def test_copy_of_our_platform_customer_owned_by_another_owner_is_a_conflict() ->
     [conflict] = result.conflicts
     assert (conflict.account, conflict.account_id, conflict.object_id) == (
         "bookshop",
-        BOOKSHOP,
+        BOOKSHOP_ID,
         "cus_BookshopTheirs0",
     )
     assert "owned by 'someone-else'" in conflict.reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reconcile.planner import plan
 from reconcile.preconditions import stale_actions
-from tests.unit.test_planner import copy, desired, observed, platform, spec
+from tests.builders import copy, desired, observed, platform, spec
 
 
 def test_fresh_plan_is_never_stale() -> None:

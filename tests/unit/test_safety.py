@@ -8,7 +8,7 @@ from reconcile.errors import UnsafePlanError
 from reconcile.model import DesiredState, ObservedState
 from reconcile.plan import Plan
 from reconcile.planner import plan
-from tests.unit.test_planner import copy, desired, observed, platform, spec
+from tests.builders import copy, desired, observed, platform, spec
 
 
 def world(copies: int, drifted: int) -> tuple[DesiredState, ObservedState]:
