@@ -183,18 +183,20 @@ def change(field: str, before: str | None, after: str | Unknown | None) -> Field
 
 
 def one_of_each_kind() -> tuple[Action, ...]:
-    """An action of every kind, as the planner makes them (values unknown until apply included)."""
+    """A plan's worth of actions, one of every kind, each able to run once those it waits for have.
+
+    Values known only at apply (UNKNOWN) are included: alice's share waits for her platform
+    customer and its card.
+    """
     create = CreateCustomer(customer_key="alice", changes=(change("email", None, "alice@example.com"),))
     attach = AttachSource(customer_key="alice", platform_customer=UNKNOWN, source="tok_visa", after=(create.id,))
     return (
         create,
-        UpdateCustomer(
-            customer_key="bob", platform_customer="cus_PlatformBob0000", changes=(change("name", "B", "Bob"),)
-        ),
         attach,
         Share(
             customer_key="alice",
-            **BOOKSHOP,
+            account="bookshop",
+            account_id=BOOKSHOP_ID,
             platform_customer=UNKNOWN,
             source=UNKNOWN,
             strategy=Strategy.TOKEN,
@@ -204,16 +206,21 @@ def one_of_each_kind() -> tuple[Action, ...]:
             ),
             after=(create.id, attach.id),
         ),
+        UpdateCustomer(
+            customer_key="bob", platform_customer="cus_PlatformBob0000", changes=(change("name", "B", "Bob"),)
+        ),
         UpdateShare(
             customer_key="bob",
-            **BOOKSHOP,
+            account="bookshop",
+            account_id=BOOKSHOP_ID,
             platform_customer="cus_PlatformBob0000",
             copy="cus_BookshopBob0000",
             changes=(change("metadata.note", "call first", None),),
         ),
         RotateSource(
             customer_key="carol",
-            **BOOKSHOP,
+            account="bookshop",
+            account_id=BOOKSHOP_ID,
             platform_customer="cus_PlatformCarol00",
             copy="cus_BookshopCarol00",
             source="card_1NewCard00000000",
@@ -223,12 +230,26 @@ def one_of_each_kind() -> tuple[Action, ...]:
                 change("metadata.reconcile_source", "card_1OldCard00000000", "card_1NewCard00000000"),
             ),
         ),
-        Unshare(customer_key="dave", **BOOKSHOP, platform_customer="cus_PlatformDave000", copy="cus_BookshopDave000"),
+        Unshare(
+            customer_key="dave",
+            account="bookshop",
+            account_id=BOOKSHOP_ID,
+            platform_customer="cus_PlatformDave000",
+            copy="cus_BookshopDave000",
+        ),
         Adopt(
             customer_key="erin",
-            **BOOKSHOP,
+            account="bookshop",
+            account_id=BOOKSHOP_ID,
             platform_customer="cus_PlatformErin000",
             copy="cus_BookshopWalkIn0",
-            changes=(change("metadata.reconcile_owner", None, "acme"),),
+            changes=(change("metadata.reconcile_owner", None, OWNER),),
         ),
     )
+
+
+def example(kind: type[Action]) -> Action:
+    """The action of ``kind`` in ``one_of_each_kind``; a new kind needs one there."""
+    found = [a for a in one_of_each_kind() if type(a) is kind]
+    assert found, f"tests/builders.py has no {kind.__name__}: add one to one_of_each_kind()"
+    return found[0]

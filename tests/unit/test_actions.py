@@ -10,7 +10,9 @@ import pytest
 from reconcile.actions import Action, ActionKind
 from reconcile.model import DEFAULT_PAYMENT_METHOD, MetadataKey, PlainField, field_path
 from reconcile.plan import Plan, action_from_json, action_to_json
-from tests.builders import one_of_each_kind
+from reconcile.preconditions import stale_actions
+from reconcile.render import FORMATS, render
+from tests.builders import OWNER, example, observed, one_of_each_kind
 
 KINDS = get_args(Action)
 
@@ -61,3 +63,33 @@ def test_an_entry_missing_what_its_kind_needs_is_refused() -> None:
     entry["object_id"] = None
     with pytest.raises(ValueError, match="unshare action of 'dave' has no object_id"):
         action_from_json(entry)
+
+
+# -- every kind is handled everywhere: assert_never raises at run time where mypy would have named it --
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.KIND.value)
+def test_every_action_kind_has_a_precondition(kind: type[Action]) -> None:
+    action = example(kind)
+    saved = Plan(owner=OWNER, mode="test", actions=(action,))
+    stale = stale_actions(saved, observed())  # nothing is live any more
+    if action.object_id is not None:
+        assert stale == [f"{action.id}: {_what(action)} {action.object_id} {_gone(action)}"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.KIND.value)
+def test_every_action_kind_has_a_renderer(kind: type[Action], fmt: str) -> None:
+    action = example(kind)
+    shown = render(Plan(owner=OWNER, mode="test", actions=(action,)), fmt, redact=True, color=False)
+    heading = f"{action.MARKER} {action.kind.value}" if fmt != "json" else f'"id": "{action.id}"'
+    assert heading in shown
+    assert action.customer_key in shown
+
+
+def _what(action: Action) -> str:
+    return "copy" if action.account else "platform customer"
+
+
+def _gone(action: Action) -> str:
+    return "is already gone" if action.kind is ActionKind.UNSHARE else "is gone"

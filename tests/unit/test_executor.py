@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
@@ -19,7 +19,7 @@ from reconcile.model import Customer, Fields, Strategy, frozen_map
 from reconcile.plan import Plan
 from reconcile.report import Outcome
 from reconcile.retry import RetryPolicy
-from tests.builders import change
+from tests.builders import change, example, one_of_each_kind
 
 NO_SLEEP = RetryPolicy(sleep=lambda _seconds: None, jitter=lambda: 0.0)
 SERVER_ERROR = ApiFailure("An unknown error occurred", status=500, type="api_error", request_id="req_500")
@@ -376,6 +376,13 @@ def test_each_apply_of_one_applier_starts_from_what_its_own_plan_says() -> None:
     report = applier.apply(Plan(owner="acme", mode="test", actions=(share(platform_customer=UNKNOWN),)))
     assert report.results[0].error == "no platform customer for 'alice'"
 
+
+@pytest.mark.parametrize("kind", get_args(Action), ids=lambda kind: kind.KIND.value)
+def test_every_action_kind_has_an_executor_path(kind: type[Action]) -> None:
+    # A kind the executor does not dispatch fails assert_never inside apply, which raises here.
+    report = run(FakeGateway(), *one_of_each_kind())
+    outcome = {r.action.id: r for r in report.results}[example(kind).id]
+    assert (outcome.outcome, outcome.error) == (Outcome.DONE, None)
 
 
 def test_payload_leaves_values_known_only_at_apply_to_the_executor() -> None:
