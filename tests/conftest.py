@@ -7,7 +7,8 @@
 - `stripe_client`: the official `stripe.StripeClient` talking to that sandbox, with no retries.
 - `connected_account`: one connected account id on that sandbox; `make_account(id=None)` makes more.
 - `proxy`: `spec-proxy` (tests/spec) in front of the sandbox: `(url, report_path)`; every exchange through
-  it is checked against Stripe's published OpenAPI spec.
+  it is checked against Stripe's published OpenAPI spec. `strict_proxy` also reports response fields the
+  spec does not list (`--strict-response-fields`).
 - `raw`: plain HTTP to the sandbox, for what the SDK hides (headers, Basic auth, malformed requests):
   `raw("GET", "/v1/customers?limit=1", key=..., body="a=b", headers={...})` -> `RawResponse`.
 """
@@ -22,6 +23,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,10 +135,8 @@ def raw(sandbox: Sandbox, api_key: str) -> RawRequest:
 SPEC_PROXY = Path(__file__).resolve().parent / "spec" / "spec-proxy"
 
 
-@pytest.fixture
-def proxy(sandbox: Sandbox, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """spec-proxy in front of the sandbox: its URL and its report file."""
-    report = tmp_path / "report.jsonl"
+@contextmanager
+def _spec_proxy(sandbox: Sandbox, report: Path, *flags: str) -> Iterator[str]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -149,6 +149,7 @@ def proxy(sandbox: Sandbox, tmp_path: Path) -> Iterator[tuple[str, Path]]:
             str(report),
             "--ignore",
             "/_sandbox/",
+            *flags,
         ],
         stderr=subprocess.PIPE,
         text=True,
@@ -158,7 +159,23 @@ def proxy(sandbox: Sandbox, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     found = re.search(r"listening on 127\.0\.0\.1:(\d+)", started)
     assert found, started
     try:
-        yield f"http://127.0.0.1:{found.group(1)}", report
+        yield f"http://127.0.0.1:{found.group(1)}"
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=10)
+
+
+@pytest.fixture
+def proxy(sandbox: Sandbox, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """spec-proxy in front of the sandbox: its URL and its report file."""
+    report = tmp_path / "report.jsonl"
+    with _spec_proxy(sandbox, report) as url:
+        yield url, report
+
+
+@pytest.fixture
+def strict_proxy(sandbox: Sandbox, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """spec-proxy with --strict-response-fields: a response field the spec does not list is a violation too."""
+    report = tmp_path / "strict-report.jsonl"
+    with _spec_proxy(sandbox, report, "--strict-response-fields") as url:
+        yield url, report

@@ -182,6 +182,26 @@ class Hash:
 
 
 @dataclass(frozen=True, slots=True)
+class Records:
+    """An array of hashes (`a[0][x]=1&a[0][y]=2`), at most `max_items` of them; an empty string unsets it."""
+
+    item: Hash
+    max_items: int
+
+    def coerce(self, value: FormValue, name: str) -> list[Params] | None:
+        if value == "":
+            return None
+        if isinstance(value, dict) and all(key.isdigit() for key in value):
+            value = [value[key] for key in sorted(value, key=int)]
+        if not isinstance(value, list):
+            raise bad_param("Invalid array", name)
+        if len(value) > self.max_items:
+            raise bad_param(f"You may pass at most {self.max_items} items in {name}; you passed {len(value)}.", name)
+        records = [self.item.coerce(item, f"{name}[{index}]") for index, item in enumerate(value)]
+        return [record for record in records if record is not None]
+
+
+@dataclass(frozen=True, slots=True)
 class Spec:
     """The parameters of one endpoint: emulated ones, ones Stripe documents but we refuse, required ones."""
 
@@ -255,6 +275,12 @@ class Params:
         """A nested hash, `None` when absent or unset."""
         value = self._values.get(name)
         assert value is None or isinstance(value, Params), name
+        return value
+
+    def records(self, name: str) -> list[Params] | None:
+        """An array of hashes, `None` when absent or unset."""
+        value = self._values.get(name)
+        assert value is None or isinstance(value, list), name
         return value
 
     def metadata(self, name: str = "metadata") -> MetadataPatch | None:

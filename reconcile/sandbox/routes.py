@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from . import expand, shapes
-from .db import UNSET, EventQuery, Listing, Page, Scope, dumps
+from .db import UNSET, EventQuery, Listing, Page, Scope, Unset, dumps
 from .errors import INVALID_REQUEST, ApiError, bad_param, missing_parameter, not_emulated
 from .events import EVENT_TYPES, type_pattern
 from .forms import Form, FormValue
@@ -22,6 +22,7 @@ from .params import (
     Kind,
     Metadata,
     Params,
+    Records,
     Spec,
     Strings,
     Text,
@@ -253,6 +254,11 @@ def delete_account(call: Call) -> str:
 
 # ---------------------------------------------------------------------- customers
 
+# Stripe's limits on a customer's invoice custom fields (API reference, `invoice_settings.custom_fields`).
+CUSTOM_FIELDS = 4
+CUSTOM_FIELD_NAME = 40
+CUSTOM_FIELD_VALUE = 140
+
 _CUSTOMER_FIELDS: dict[str, Kind] = {
     "address": ADDRESS,
     "balance": Integer(),
@@ -260,8 +266,15 @@ _CUSTOMER_FIELDS: dict[str, Kind] = {
     "email": Email(),
     "invoice_prefix": Text(),
     "invoice_settings": Hash(
-        {"default_payment_method": Text()},
-        documented=frozenset({"custom_fields", "footer", "rendering_options"}),
+        {
+            "custom_fields": Records(
+                Hash({"name": Text(CUSTOM_FIELD_NAME), "value": Text(CUSTOM_FIELD_VALUE)}, required=("name", "value")),
+                CUSTOM_FIELDS,
+            ),
+            "default_payment_method": Text(),
+            "footer": Text(),
+        },
+        documented=frozenset({"rendering_options"}),
     ),
     "metadata": Metadata(),
     "name": Text(256),
@@ -297,6 +310,8 @@ LIST_CUSTOMERS = Spec({**PAGINATION, "email": Text(512), "created": TimeRange()}
 
 
 def customer_changes(params: Params) -> CustomerChanges:
+    """What a create or update asks for: `address` and `invoice_settings` are merged field by field into
+    what the customer has, `shipping` and the rest replace it; an empty string clears (docs/sandbox.md)."""
     fields: dict[str, object] = {}
     for name in ("email", "name", "phone", "description", "invoice_prefix"):
         if name in params:
@@ -305,9 +320,10 @@ def customer_changes(params: Params) -> CustomerChanges:
         number = params.integer(name)
         if number is not None:
             fields[name] = number
+    address_change: dict[str, str | None] | Unset | None = UNSET
     if "address" in params:
         address = params.hash("address")
-        fields["address"] = None if address is None else shapes.address(address.plain())
+        address_change = None if address is None else {name: address.text(name) for name in address.names()}
     if "shipping" in params:
         shipping = params.hash("shipping")
         if shipping is None:
@@ -324,11 +340,22 @@ def customer_changes(params: Params) -> CustomerChanges:
     if "tax_exempt" in params:
         fields["tax_exempt"] = params.text("tax_exempt") or "none"
     settings = params.hash("invoice_settings")
+    invoice_settings: dict[str, object] = {}
     default_payment_method = UNSET
-    if settings is not None and "default_payment_method" in settings:
-        default_payment_method = settings.text("default_payment_method")
+    if settings is not None:
+        if "footer" in settings:
+            invoice_settings["footer"] = settings.text("footer")
+        if "custom_fields" in settings:
+            records = settings.records("custom_fields")
+            invoice_settings["custom_fields"] = (
+                None if records is None else [{"name": r.text("name"), "value": r.text("value")} for r in records]
+            )
+        if "default_payment_method" in settings:
+            default_payment_method = settings.text("default_payment_method")
     return CustomerChanges(
         fields=fields,
+        address=address_change,
+        invoice_settings=invoice_settings,
         metadata=params.metadata(),
         source=params.text("source"),
         payment_method=params.text("payment_method") if "payment_method" in params else None,

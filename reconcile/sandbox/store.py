@@ -35,6 +35,8 @@ class CustomerChanges:
     """What a create or update asks for; absent fields stay as they are."""
 
     fields: Mapping[str, object] = field(default_factory=dict)  # stored as given; None unsets
+    address: Mapping[str, str | None] | Unset | None = UNSET  # merged into the address; None clears it all
+    invoice_settings: Mapping[str, object] = field(default_factory=dict)  # footer, custom_fields; None unsets
     metadata: MetadataPatch | None = None
     source: str | None = None  # a token (or test token) whose card becomes the default source
     payment_method: str | None = None  # create only: attach this PaymentMethod
@@ -207,6 +209,10 @@ class Store:
     ) -> None:
         customer_id = obj["id"]
         obj.update(changes.fields)
+        if not isinstance(changes.address, Unset):
+            # Stripe merges an address field by field: `address[line2]=` clears line2 and keeps the rest.
+            obj["address"] = None if changes.address is None else {**shapes.address(obj["address"]), **changes.address}
+        obj["invoice_settings"].update(changes.invoice_settings)
         if changes.metadata is not None:
             obj["metadata"] = changes.metadata.apply(obj["metadata"])
         if changes.default_source is not None:
