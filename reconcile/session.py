@@ -14,7 +14,7 @@ from reconcile import planner
 from reconcile.errors import ReconcileError
 from reconcile.executor import Applier
 from reconcile.gateway import ApplyCalls, Gateway
-from reconcile.model import AdoptBy, DesiredState
+from reconcile.model import AdoptBy, DesiredState, ObservedState
 from reconcile.observe import observe, snapshot
 from reconcile.plan import Plan
 from reconcile.preconditions import stale_actions
@@ -47,9 +47,22 @@ def plan(
 ) -> Plan:
     """Observe what the plan depends on (``concurrency`` pages in flight at most), then diff the desired state."""
     options = options or PlanOptions()
+    return plan_observed(desired, observe_for(desired, gateway, options, concurrency=concurrency), options)
+
+
+def observe_for(
+    desired: DesiredState, gateway: Gateway, options: PlanOptions | None = None, *, concurrency: int = READERS
+) -> ObservedState:
+    """The snapshot ``plan`` diffs against: the platform and the accounts ``options`` covers."""
+    options = options or PlanOptions()
     # Card fingerprints are compared only to adopt; reading them doubles what every page weighs.
     cards = options.adopt_by is not None
-    observed = observe(gateway, desired, aliases=options.accounts, concurrency=concurrency, cards=cards)
+    return observe(gateway, desired, aliases=options.accounts, concurrency=concurrency, cards=cards)
+
+
+def plan_observed(desired: DesiredState, observed: ObservedState, options: PlanOptions | None = None) -> Plan:
+    """The plan for a snapshot already read (``watch`` reads narrower ones than ``observe_for``)."""
+    options = options or PlanOptions()
     return planner.plan(desired, observed, prune=options.prune, accounts=options.accounts, adopt_by=options.adopt_by)
 
 
