@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from sys import intern
 from typing import Any, Protocol, cast
@@ -232,6 +232,30 @@ class Gateway:
         if found.get("deleted"):
             return None
         return to_customer(found)
+
+    def events_page(
+        self,
+        account: str | None,
+        *,
+        types: Sequence[str],
+        ending_before: str | None = None,
+        starting_after: str | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> tuple[list[Mapping[str, object]], bool]:
+        """One page of an account's events of ``types`` (newest first) and whether more follow.
+
+        ``ending_before`` an event id: only the events after it, the page nearest to it; a reader that
+        moves its cursor to each page's newest event walks forward in time (``reconcile watch --poll``);
+        ``starting_after`` walks back, as lists do.
+        The events are parsed JSON, checked by their reader (``reconcile.watch.events``).
+        """
+        params: dict[str, Any] = {"limit": limit, "types": list(types)}
+        if ending_before:
+            params["ending_before"] = ending_before
+        if starting_after:
+            params["starting_after"] = starting_after
+        page = self._raw("get", "/v1/events", params, account)
+        return list(page["data"]), bool(page["has_more"])
 
     def accounts_page(self, *, starting_after: str | None = None) -> tuple[list[ConnectedAccount], bool]:
         """One page of the platform's connected accounts and whether more follow."""
