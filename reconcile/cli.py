@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
+import signal
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -34,6 +36,11 @@ from reconcile.report import ApplyReport, Outcome
 from reconcile.sandbox.command import sandbox_app
 from reconcile.saved_plan import read_plan, target_of
 from reconcile.scope import scope
+from reconcile.watch.loop import Watcher, WatchSettings
+from reconcile.watch.options import parse_duration, parse_listen
+from reconcile.watch.poll import Poller
+from reconcile.watch.server import WatchServer
+from reconcile.watch.signature import parse_secrets
 
 
 class _Commands(TyperGroup):
@@ -395,6 +402,121 @@ def import_command(
             typer.echo(f"Left out {imported.left_out} copies that plan would not adopt; the file says why.", err=True)
         adopt = f" --adopt-by {imported.adopt_by}" if imported.adopt_by else ""
         typer.echo(f"Next: reconcile plan {shown}{adopt}", err=True)
+
+
+@app.command("watch")
+def watch_command(
+    file: FileArg,
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen",
+            metavar="HOST:PORT",
+            help="Serve /webhook (Stripe's deliveries), /healthz and /metrics here.",
+        ),
+    ] = None,
+    poll: Annotated[
+        bool, typer.Option("--poll", help="Read the Events API instead of receiving webhooks (--listen optional).")
+    ] = False,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", metavar="SECONDS", min=0.1, help="How often --poll reads events.")
+    ] = 5.0,
+    resync: Annotated[
+        str, typer.Option("--resync", metavar="DURATION", help="Plan everything this often, e.g. 30m or 1h.")
+    ] = "1h",
+    coalesce: Annotated[
+        float,
+        typer.Option("--coalesce", metavar="SECONDS", min=0, help="Wait this long after a customer's first event."),
+    ] = 0.5,
+    prune: Prune = False,
+    account: Accounts = None,
+    shard: Shard = None,
+    concurrency: Concurrency = None,
+    max_rps: MaxRps = None,
+    webhook_secret_env: Annotated[
+        str,
+        typer.Option(
+            "--webhook-secret-env",
+            metavar="NAME",
+            help="The variable that holds the endpoints' signing secrets (whsec_…, comma-separated).",
+        ),
+    ] = "STRIPE_WEBHOOK_SECRET",
+    api_base: ApiBase = None,
+    api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
+    debug: Debug = False,
+) -> None:
+    """Keep live state equal to the file, reconciling the customers Stripe's events touch (docs/watch.md)."""
+    with _errors(debug):
+        desired = config.load(file)
+        scope(desired, account, shard)  # a bad --account or --shard is refused now, not in the loop
+        if listen is None and not poll:
+            raise ReconcileError("watch needs --listen HOST:PORT to receive webhooks, or --poll to read events")
+        address = parse_listen(listen) if listen is not None else None
+        secrets = () if poll else _webhook_secrets(webhook_secret_env)
+        target = Target.of(desired)
+        rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
+        settings = WatchSettings(
+            resync_every=parse_duration(resync, "--resync"),
+            window=coalesce,
+            prune=prune,
+            chosen=account,
+            shard=shard,
+            concurrency=concurrency or concurrency_for(rate),
+        )
+        _log_to_stderr(debug)
+        with open_gateway(target, api_base=api_base, api_key_env=api_key_env, sandbox=None, max_rps=rate) as gateway:
+            watcher = Watcher(desired, gateway, settings, load=lambda: config.load(file), source=file)
+            server = _watch_server(address, watcher, secrets) if address is not None else None
+            poller = Poller(gateway, watcher, interval=poll_interval) if poll else None
+            if poller is not None:
+                poller.prime()  # before the start-up resync: no event after it is missed
+                poller.start()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: watcher.stop())
+            signal.signal(signal.SIGHUP, lambda *_: watcher.reload())
+            if server is not None:
+                server.start()
+                served = "/webhook, /healthz and /metrics" if secrets else "/healthz and /metrics"
+                typer.echo(f"watch: listening on {server.url} ({served})", err=True)
+            source = f"polling events every {poll_interval:g}s" if poll else "receiving webhooks"
+            typer.echo(f"watch: {file}: {source}; a full resync every {resync}", err=True)
+            try:
+                watcher.run()
+            finally:
+                if poller is not None:
+                    poller.stop()
+                if server is not None:
+                    server.shutdown()
+                    server.server_close()
+        typer.echo("watch: stopped", err=True)
+
+
+def _webhook_secrets(variable: str) -> tuple[str, ...]:
+    secrets = parse_secrets(os.environ.get(variable, ""))
+    if not secrets:
+        raise ReconcileError(
+            f"{variable} is not set: export the signing secret of each webhook endpoint there (whsec_…, "
+            "comma-separated), or use --poll"
+        )
+    if not all(secret.startswith("whsec_") for secret in secrets):
+        raise ReconcileError(f"{variable} does not hold webhook signing secrets (expected whsec_…, comma-separated)")
+    return secrets
+
+
+def _watch_server(address: tuple[str, int], watcher: Watcher, secrets: tuple[str, ...]) -> WatchServer:
+    try:
+        return WatchServer(address, watcher, secrets)
+    except OSError as error:
+        raise ReconcileError(f"--listen {address[0]}:{address[1]}: cannot listen there: {error.strerror}") from None
+
+
+def _log_to_stderr(debug: bool) -> None:
+    """watch runs for days: what it does goes to stderr as timestamped log lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("reconcile")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
 
 
 def _named_accounts(options: list[str]) -> dict[str, str | None]:
