@@ -63,17 +63,20 @@ class Inbox:
             self._changed.notify_all()
 
     def take(self, timeout: float) -> dict[str, Pending]:
-        """The keys whose window has passed (all of them together), waiting up to ``timeout`` for one."""
+        """Every pending key, once the first to arrive has waited its window; {} after ``timeout`` or a wake.
+
+        Taking the later keys early as well makes a burst one plan: it is cheaper, and the safety rule
+        (how many of an account's copies one plan changes) sees the burst whole.
+        """
         deadline = self._clock() + timeout
         with self._changed:
             while True:
                 now = self._clock()
-                due = {key: p for key, p in self._pending.items() if now >= p.first_received + self.window}
+                due = any(now >= p.first_received + self.window for p in self._pending.values())
                 if due or self._woken or now >= deadline:
                     self._woken = False
-                    for key in due:
-                        del self._pending[key]
-                    return due
+                    taken, self._pending = (self._pending, {}) if due else ({}, self._pending)
+                    return taken
                 soonest = min((p.first_received + self.window for p in self._pending.values()), default=deadline)
                 self._changed.wait(max(0.0, min(deadline, soonest) - now))
 

@@ -124,9 +124,12 @@ def test_the_inbox_drops_duplicates_and_coalesces_a_customer_over_its_window() -
     now[0] = 100.5
     inbox.put("alice", created=49)
     assert inbox.take(timeout=0) == {}
+    inbox.put("bob", created=51)
     now[0] = 101.0
-    (pending,) = inbox.take(timeout=0).values()
-    assert (pending.events, pending.first_created) == (2, 49)
+    taken = inbox.take(timeout=0)
+    assert (taken["alice"].events, taken["alice"].first_created) == (2, 49)
+    assert set(taken) == {"alice", "bob"}  # bob's window has not passed, but a burst is planned whole
+    assert inbox.take(timeout=0) == {}
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("30m", 1800), ("1h", 3600), ("1h30m", 5400)])
