@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,64 @@ def test_an_event_for_an_unmanaged_customer_makes_no_api_call(
     )
     assert sandbox.stats()["requests"] == {"POST /v1/customers": 2, "POST /v1/customers/{customer}": 1}
     assert seller.id
+
+
+def test_a_conflicted_customer_is_reported_and_left_alone(
+    watch: Watch, stripe_client: stripe.StripeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    (alice,) = ours(stripe_client, None, "alice")
+    theirs = {"reconcile_owner": "other", "reconcile_platform_customer": alice.id}
+    foreign = stripe_client.v1.customers.create(
+        {"email": "a@example.com", "metadata": theirs}, {"stripe_account": BOOKSHOP}
+    )
+    wait_until(lambda: watch.metric("reconcile_watch_reconciles_total", trigger="event", outcome="held") >= 1)
+    (copy,) = ours(stripe_client, COFFEE, "alice")
+    stripe_client.v1.customers.update(copy.id, {"name": "Mallory"}, {"stripe_account": COFFEE})
+    wait_until(lambda: watch.metric("reconcile_watch_reconciles_total", trigger="event", outcome="held") >= 2)
+    assert ours(stripe_client, COFFEE, "alice")[0].name == "Mallory"  # alice is not touched while in conflict
+    assert f"copy {foreign.id} of {alice.id} is owned by 'other'" in caplog.text
+    stripe_client.v1.customers.delete(foreign.id, options={"stripe_account": BOOKSHOP})
+    wait_until(lambda: ours(stripe_client, COFFEE, "alice")[0].name == "Alice Liddell", what="the repair")
+
+
+def test_an_unsafe_plan_is_reported_and_not_applied(
+    sandbox: Sandbox, stripe_client: stripe.StripeClient, tmp_path: Path, api_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    people = "".join(
+        f"  c{n}:\n    email: c{n}@example.com\n    payment: {{source: tok_visa}}\n    accounts: [bookshop]\n"
+        for n in range(10)
+    )
+    file = tmp_path / "ten.yaml"
+    file.write_text(f"version: 1\nowner: acme\nmode: test\naccounts:\n  bookshop: {BOOKSHOP}\ncustomers:\n{people}")
+    with watching(sandbox, stripe_client, file, api_key, window=1.0) as watch:
+        copies = [ours(stripe_client, BOOKSHOP, f"c{n}")[0] for n in range(4)]
+        for copy in copies:  # 4 of the 10 copies at once: more than the 30% one plan may change
+            stripe_client.v1.customers.update(copy.id, {"email": "mallory@example.com"}, {"stripe_account": BOOKSHOP})
+        wait_until(lambda: watch.metric("reconcile_watch_reconciles_total", trigger="event", outcome="held") >= 1)
+        assert [ours(stripe_client, BOOKSHOP, f"c{n}")[0].email for n in range(4)] == ["mallory@example.com"] * 4
+        assert "not applying an unsafe plan (would update or unshare 4 of the 10 copies on 'bookshop'" in caplog.text
+
+
+def test_a_concurrent_apply_of_the_same_file_converges(
+    watch: Watch,
+    stripe_client: stripe.StripeClient,
+    marketplace: Path,
+    reconcile: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="reconcile.watch")
+    (alice,) = ours(stripe_client, None, "alice")
+    marketplace.write_text(MARKETPLACE.replace("tier: gold", "tier: platinum"), encoding="utf-8")
+    new_source = stripe_client.v1.customers.update(alice.id, {"source": "tok_visa_debit"}).default_source
+    applied = reconcile("apply", marketplace, "--auto-approve")  # while watch reloads and rotates the cards
+    assert applied.exit_code == 0, applied.output
+    wait_until(lambda: reconcile("plan", marketplace, "--detailed-exitcode").exit_code == 0, what="no changes left")
+    for account in (BOOKSHOP, COFFEE):
+        (copy,) = ours(stripe_client, account, "alice")  # one copy each: neither process made a second
+        assert (copy.metadata["tier"], copy.metadata["reconcile_source"]) == ("platinum", new_source)
+        cards = stripe_client.v1.customers.payment_sources.list(
+            copy.id, {"limit": 10}, {"stripe_account": account}
+        ).data
+        assert [card.id for card in cards] == [copy.default_source.id]  # and one card
+    wait_until(lambda: "reloaded" in caplog.text, what="watch to see the file change")
+    wait_until(lambda: reconcile("plan", marketplace, "--detailed-exitcode").exit_code == 0, what="no changes left")
