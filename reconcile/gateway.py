@@ -1,4 +1,6 @@
-"""The only module that imports ``stripe``: StripeClient calls in, model types out.
+"""The only module that calls Stripe through ``stripe``: StripeClient calls in, model types out.
+
+(``watch/signature.py`` also imports ``stripe``, to check webhook signatures: no API call.)
 
 Every HTTP request, list pages included, passes the shared ``Pacer`` first, so the whole
 process stays under ``--max-rps``. Retries are not done here (see ``retry.py``): the SDK is
