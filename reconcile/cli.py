@@ -512,11 +512,13 @@ def _watch_server(address: tuple[str, int], watcher: Watcher, secrets: tuple[str
 
 def _log_to_stderr(debug: bool) -> None:
     """watch runs for days: what it does goes to stderr as timestamped log lines."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("reconcile")
-    logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if debug else logging.INFO)
+    if not any(getattr(h, "watch_stderr", False) for h in logger.handlers):  # once per process
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.watch_stderr = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
 
 
 def _named_accounts(options: list[str]) -> dict[str, str | None]:

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 import stripe
 
+from reconcile import config
+from reconcile.gateway import Gateway
 from reconcile.sandbox import DeliveryPolicy, Sandbox, running_sandbox
+from reconcile.watch.loop import Watcher, WatchSettings
 from tests.integration.watching import Watch, sign, wait_until, watching
 from tests.support import BOOKSHOP, COFFEE, MARKETPLACE
 
@@ -231,3 +234,21 @@ def test_a_concurrent_apply_of_the_same_file_converges(
         assert [card.id for card in cards] == [copy.default_source.id]  # and one card
     wait_until(lambda: "reloaded" in caplog.text, what="watch to see the file change")
     wait_until(lambda: reconcile("plan", marketplace, "--detailed-exitcode").exit_code == 0, what="no changes left")
+
+
+def test_healthz_says_ok_once_synced_and_metrics_are_prometheus_text(watch: Watch) -> None:
+    assert watch.get("/healthz") == (200, '{"status": "ok"}\n')
+    status, text = watch.get("/metrics")
+    assert status == 200
+    assert "# TYPE reconcile_watch_events_total counter" in text
+    assert watch.metric("reconcile_watch_api_requests_total", method="GET") >= 3  # the start-up resync's lists
+    assert watch.metric("reconcile_watch_actions_total", kind="share", outcome="done") == 3
+    assert watch.metric("reconcile_watch_last_resync_timestamp_seconds") > 0
+    assert watch.get("/nothing")[0] == 404
+
+
+def test_healthz_is_503_until_the_first_resync(marketplace: Path, api_key: str) -> None:
+    watcher = Watcher(
+        config.load(marketplace), Gateway(api_key), WatchSettings(), load=lambda: config.load(marketplace)
+    )
+    assert watcher.health() == (False, "starting: the first resync has not finished")
