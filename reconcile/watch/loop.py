@@ -157,13 +157,23 @@ class Watcher:
                 if self._reload_file():
                     next_resync = 0.0
             if now >= next_resync:
-                ok = self._resync()
+                try:
+                    ok = self._resync()
+                except Exception:
+                    log.exception("watch: the resync failed unexpectedly; retrying in %.0fs", RESYNC_RETRY_SECONDS)
+                    self.metrics.reconciles.labels("resync", "failed").inc()
+                    ok = False
                 next_resync = time.monotonic() + (self.settings.resync_every if ok else RESYNC_RETRY_SECONDS)
                 continue
             batch = self.inbox.take(timeout=max(0.0, min(FILE_CHECK_SECONDS, next_resync - now)))
             self.metrics.pending.set(self.inbox.waiting)
             if batch:
-                self._reconcile(batch)
+                try:
+                    self._reconcile(batch)
+                except Exception:
+                    # A bug must not stop a service that others rely on: log it whole; the resync retries.
+                    log.exception("watch: reconciling %s failed unexpectedly", _keys(batch))
+                    self.metrics.reconciles.labels("event", "failed").inc()
 
     def _reload_file(self) -> bool:
         self._stamp = _stamp(self._source)

@@ -53,7 +53,10 @@ class Poller:
 
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):
-            self.poll()
+            try:
+                self.poll()
+            except Exception:
+                log.exception("watch: polling failed unexpectedly; polling again in %gs", self.interval)
 
     def _prime(self, account: str | None) -> None:
         try:
