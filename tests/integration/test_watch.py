@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from reconcile import config
 from reconcile.gateway import Gateway
 from reconcile.sandbox import DeliveryPolicy, Sandbox, running_sandbox
 from reconcile.watch.loop import Watcher, WatchSettings
+from reconcile.watch.poll import Poller
 from tests.integration.watching import Watch, sign, wait_until, watching
 from tests.support import BOOKSHOP, COFFEE, MARKETPLACE
 
@@ -255,3 +257,35 @@ def test_healthz_is_503_until_the_first_resync(marketplace: Path, api_key: str) 
         config.load(marketplace), Gateway(api_key), WatchSettings(), load=lambda: config.load(marketplace)
     )
     assert watcher.health() == (False, "starting: the first resync has not finished")
+
+
+def test_every_request_watch_makes_passes_the_spec(
+    sandbox: Sandbox, stripe_client: stripe.StripeClient, marketplace: Path, api_key: str, proxy: tuple[str, Path]
+) -> None:
+    url, report = proxy
+    with watching(sandbox, stripe_client, marketplace, api_key, api_base=url) as watch:
+        (alice,) = ours(stripe_client, None, "alice")
+        new_source = stripe_client.v1.customers.update(alice.id, {"source": "tok_mastercard"}).default_source
+        (copy,) = ours(stripe_client, COFFEE, "bob")
+        stripe_client.v1.customers.update(copy.id, {"phone": "+15555550199"}, {"stripe_account": COFFEE})
+        wait_until(lambda: ours(stripe_client, COFFEE, "bob")[0].phone == "+15555550100", what="the repair")
+        wait_until(
+            lambda: all(
+                ours(stripe_client, a, "alice")[0].metadata["reconcile_source"] == new_source
+                for a in (BOOKSHOP, COFFEE)
+            )
+        )
+        poller = Poller(watch.gateway, watch.watcher, interval=60)
+        poller.prime()
+        stripe_client.v1.customers.update(alice.id, {"name": "Alice"})
+        poller.poll()
+    exchanges = [json.loads(line) for line in report.read_text().splitlines()]
+    assert {f"{e['method']} {e['template']}" for e in exchanges} == {
+        "GET /v1/customers",
+        "GET /v1/customers/{customer}",
+        "GET /v1/events",
+        "POST /v1/customers",
+        "POST /v1/tokens",
+        "POST /v1/customers/{customer}",
+    }
+    assert [e for e in exchanges if e["violations"]] == []

@@ -52,6 +52,7 @@ class Watch:
     """A running watcher: its URL, secrets, and readers of what it reports."""
 
     watcher: Watcher
+    gateway: Gateway
     url: str
     secrets: tuple[str, ...]
 
@@ -113,13 +114,22 @@ def endpoints(client: stripe.StripeClient, url: str) -> tuple[str, str]:
 
 @contextmanager
 def watching(
-    sandbox: Sandbox, client: stripe.StripeClient, file: Path, api_key: str, **settings: Any
+    sandbox: Sandbox,
+    client: stripe.StripeClient,
+    file: Path,
+    api_key: str,
+    *,
+    api_base: str | None = None,
+    **settings: Any,
 ) -> Iterator[Watch]:
-    """``reconcile watch FILE`` in threads of this process, receiving the sandbox's webhooks; synced at start."""
+    """``reconcile watch FILE`` in threads of this process, receiving the sandbox's webhooks; synced at start.
+
+    ``api_base``: where its API requests go, when not straight to the sandbox (spec-proxy).
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     secrets = endpoints(client, f"{url}/webhook")
-    gateway = Gateway(api_key, api_base=sandbox.url)
+    gateway = Gateway(api_key, api_base=api_base or sandbox.url)
     defaults: dict[str, Any] = {"window": 0.05, "concurrency": 4, "policy": RetryPolicy(base_delay=0.01)}
     watcher = Watcher(
         config.load(file),
@@ -134,7 +144,7 @@ def watching(
     loop.start()
     try:
         assert watcher.synced.wait(WAIT), "the start-up resync did not finish"
-        yield Watch(watcher, url, secrets)
+        yield Watch(watcher, gateway, url, secrets)
     finally:
         watcher.stop()
         loop.join(WAIT)
