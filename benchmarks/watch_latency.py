@@ -230,7 +230,10 @@ def main() -> None:
         f"{deletes / n:.2f} DELETE); minimum {minimum} (a token and an update for each of {args.accounts} copies); "
         f"writes {posts / minimum / n:.2f}x the minimum, all calls {(gets + posts + deletes) / minimum / n:.2f}x"
     )
-    print(f"events received per change: {events / n:.1f} (the platform's, and the copies' own from watch's writes)")
+    print(
+        f"events received per change: {events / n:.1f} (the platform's, and the copies' own from watch's writes); "
+        f"API calls per event received: {(gets + posts + deletes) / events:.2f}"
+    )
 
 
 if __name__ == "__main__":
