@@ -40,6 +40,7 @@ from reconcile.model import (
     Strategy,
     frozen_map,
 )
+from reconcile.yaml_limits import DEFAULT_LIMITS, MIB
 from reconcile.yaml_source import Document, JsonPath, parse_document
 
 SUPPORTED_VERSIONS = (1,)
@@ -128,22 +129,39 @@ class _RawFile(TypedDict, total=False):
 def load(path: str | Path) -> DesiredState:
     """Read, check and resolve a desired-state file; raise ConfigError listing every problem."""
     shown = str(path)
+    limit = DEFAULT_LIMITS.max_bytes
     try:
+        with Path(path).open("rb") as file:
+            # Read one byte past the limit rather than the whole of a file that may be huge.
+            data = file.read(limit + 1)
+        if len(data) > limit:
+            line, column = _byte_position(data, limit)
+            message = f"the file is larger than the {limit // MIB} MiB a desired-state file may be"
+            raise ConfigError([Problem(shown, line, column, "", message)])
         # utf-8-sig: editors on Windows may start the file with a byte order mark.
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except OSError as error:
         raise ConfigError([Problem(shown, 1, 1, "", f"cannot read the file: {error.strerror}")]) from None
     except UnicodeDecodeError as error:
+        line, column = _byte_position(data, error.start)
         message = f"the file is not UTF-8 text ({error.reason} at byte {error.start})"
-        raise ConfigError([Problem(shown, 1, 1, "", message)]) from None
+        raise ConfigError([Problem(shown, line, column, "", message)]) from None
     return parse(text, shown)
+
+
+def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
+    """The 1-based line and (byte) column of ``offset`` in ``data``."""
+    return data.count(b"\n", 0, offset) + 1, offset - data.rfind(b"\n", 0, offset)
 
 
 def parse(text: str, path: str = "<string>") -> DesiredState:
     """Check and resolve desired-state YAML text; ``path`` names the file in messages."""
     with _collector_paused():
         document = parse_document(text, path)
-        problems = [*document.problems, *check(document)]
+        # A value YAML could not read (``!!int x``) is null to the schema, which would only repeat it.
+        unreadable = {(problem.line, problem.column) for problem in document.problems}
+        checked = [problem for problem in check(document) if (problem.line, problem.column) not in unreadable]
+        problems = [*document.problems, *checked]
         if problems:
             raise ConfigError(problems)
         return _resolve(document)

@@ -99,7 +99,7 @@ def test_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "stripe.yaml"
     path.write_bytes(b"owner: caf\xe9\n")
     with pytest.raises(
-        ConfigError, match=r":1:1: the file is not UTF-8 text \(invalid continuation byte at byte 10\)$"
+        ConfigError, match=r":1:11: the file is not UTF-8 text \(invalid continuation byte at byte 10\)$"
     ):
         config.load(path)
 
