@@ -20,13 +20,17 @@ from dataclasses import dataclass
 from reconcile import config
 from reconcile.actions import Adopt, Share
 from reconcile.errors import ReconcileError
+from reconcile.imported_details import details_to_file, differing_details
 from reconcile.inventory import Inventory
 from reconcile.model import (
+    NO_DETAILS,
     AdoptBy,
     ConnectedAccount,
     Customer,
     CustomerSpec,
     DesiredState,
+    Details,
+    Fields,
     Mode,
     ObservedState,
     ShareSpec,
@@ -341,7 +345,7 @@ def _desired(
             key=d.key,
             id=d.customer.id,
             shares=tuple(
-                ShareSpec(alias=alias, account_id=ordered[alias])
+                ShareSpec(alias=alias, account_id=ordered[alias], overrides=Fields(details=_kept_details(d, alias)))
                 for alias in d.copies
                 if (d.key, alias) not in left_out
             ),
@@ -388,11 +392,32 @@ def _customer(draft: _Draft, left_out: _LeftOut) -> Node:
     for alias, copies in draft.copies.items():
         reason = left_out.get((draft.key, alias))
         if reason is None:
-            shares.append(Node(alias, "; ".join(m.comment for m in copies)))
+            comment = "; ".join(m.comment for m in copies)
+            kept = details_to_file(_kept_details(draft, alias))
+            if kept:
+                entry = {"account": alias, **kept}
+                shares.append(Node({k: _node(v) for k, v in entry.items()}, comment))
+            else:
+                shares.append(Node(alias, comment))
         else:
             notes.append(f"{alias} left out: {reason}")
     accounts = Node(tuple(shares), below=tuple(notes))
     return Node({"id": Node(draft.customer.id), "accounts": accounts}, _person(draft.customer))
+
+
+def _kept_details(draft: _Draft, alias: str) -> Details:
+    """The details the copy on ``alias`` keeps as overrides (none when the pair has several copies)."""
+    copies = draft.copies[alias]
+    return differing_details(copies[0].copy, draft.customer) if len(copies) == 1 else NO_DETAILS
+
+
+def _node(value: object) -> Node:
+    """Plain file data (text, lists, mappings) as emitter Nodes."""
+    if isinstance(value, dict):
+        return Node({str(k): _node(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return Node(tuple(_node(item) for item in value))
+    return Node(value)  # type: ignore[arg-type]
 
 
 def _person(customer: Customer) -> str:

@@ -1,7 +1,7 @@
 """A block-style YAML writer that keeps comments, for files people read and edit (PyYAML drops comments).
 
-It writes mappings with string keys, lists of scalars and scalars (strings and integers): what a
-desired-state file needs. Each value may carry a comment at the end of its line and comment lines
+It writes mappings with string keys, lists (of scalars or of mappings) and scalars (strings and
+integers): what a desired-state file needs. Each value may carry a comment at the end of its line and comment lines
 above it; a collection may carry comment lines below its items. Inline comments of siblings line up.
 """
 
@@ -74,10 +74,19 @@ def _mapping(mapping: Mapping[str, Node], depth: int) -> Iterator[_Line]:
 def _sequence(items: tuple[Node, ...], depth: int) -> Iterator[_Line]:
     pad = " " * (INDENT * depth)
     for node in items:
-        if not isinstance(node.value, int | str):
-            raise TypeError("list items are scalars here")
         yield from ((None, _comment_line(depth, text)) for text in node.above)
-        yield f"{pad}- {scalar(node.value)}", comment_text(node.comment)
+        if isinstance(node.value, int | str):
+            yield f"{pad}- {scalar(node.value)}", comment_text(node.comment)
+        elif isinstance(node.value, Mapping) and node.value:
+            # A mapping item: its first key follows the dash, the others line up under it.
+            lines = list(_mapping(node.value, depth + 1))
+            first, comment = lines[0]
+            if first is None:
+                raise TypeError("a mapping in a list cannot start with a comment line")
+            lines[0] = f"{pad}- {first.lstrip()}", comment or comment_text(node.comment)
+            yield from lines
+        else:
+            raise TypeError("list items are scalars or non-empty mappings here")
 
 
 def _entry(lead: str, node: Node, depth: int) -> Iterator[_Line]:

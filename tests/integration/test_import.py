@@ -253,3 +253,54 @@ def test_import_prints_the_file_when_no_out_is_given(reconcile: Reconcile, platf
     assert result.exit_code == 0, result.stderr
     assert config.parse(result.stdout).customers[0].key == "alice"
     assert lines(result.stderr)[-1] == "Next: reconcile plan FILE --adopt-by fingerprint"
+
+
+def test_import_keeps_the_details_a_seller_set_differently_as_that_account_s_overrides(
+    reconcile: Reconcile, platform: Platform, stripe_client: stripe.StripeClient, tmp_path: Path
+) -> None:
+    alice = platform.customers["alice"]
+    platform_details = {
+        "address": {"line1": "1 Main St", "city": "Springfield", "country": "US"},
+        "preferred_locales": ["en"],
+        "invoice_settings": {"footer": "Thank you"},
+    }
+    stripe_client.v1.customers.update(alice.id, platform_details)
+    # The coffee shop set its own city, locales, tax status and shipping; the bookshop left its copy bare.
+    coffee_copy = platform.copies["alice", platform.coffee]
+    seller_details = {
+        "address": {"line1": "1 Main St", "city": "Shelbyville", "country": "US"},
+        "preferred_locales": ["fr", "en"],
+        "tax_exempt": "exempt",
+        "shipping": {"name": "Alice at work", "address": {"line1": "2 Office Rd", "country": "US"}},
+        "invoice_settings": {"footer": "Thank you"},  # the same as the platform's: not written
+    }
+    stripe_client.v1.customers.update(coffee_copy.id, seller_details, on(platform.coffee))
+    out = tmp_path / "imported.yaml"
+
+    imported(reconcile, out)
+
+    accounts = yaml.safe_load(out.read_text())["customers"]["alice"]["accounts"]
+    assert accounts == [
+        "bookshop",
+        {
+            "account": "coffee",
+            "address": {"line1": "1 Main St", "city": "Shelbyville", "country": "US"},
+            "shipping": {"name": "Alice at work", "address": {"line1": "2 Office Rd", "country": "US"}},
+            "preferred_locales": ["fr", "en"],
+            "tax_exempt": "exempt",
+        },
+    ]
+    assert reconcile("apply", out, "--adopt-by", "fingerprint", "--auto-approve").exit_code == 0
+    assert reconcile("plan", out, "--detailed-exitcode").exit_code == 0
+    # Declaring the address on the customer now fills in the bare copy and keeps the seller's.
+    declared = "  alice:\n    address: {line1: 1 Main St, city: Springfield, country: US}"
+    out.write_text(out.read_text().replace("  alice:", declared, 1))
+    planned = reconcile("plan", out, "--format", "json")
+    changes = {a["account"]: a["changes"] for a in json.loads(planned.stdout)["actions"]}
+    assert changes == {
+        "bookshop": {
+            "address.line1": [None, "1 Main St"],
+            "address.city": [None, "Springfield"],
+            "address.country": [None, "US"],
+        }
+    }

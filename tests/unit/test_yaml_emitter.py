@@ -74,3 +74,16 @@ def test_a_comment_cannot_break_out_of_its_line() -> None:
     text = emit({"name": Node("x", "Mallory\nowner: evil\x85\x07")})
     assert yaml.safe_load(text) == {"name": "x"}
     assert comment_text("a\nb\tc\x9f") == "a b c"
+
+
+def test_a_mapping_in_a_list_starts_at_its_dash_and_carries_the_item_comment() -> None:
+    override = Node({"account": Node("coffee"), "address": Node({"city": Node("Shelbyville")})}, "cus_1, kept")
+    text = emit({"accounts": Node((Node("bookshop", "cus_2"), override))})
+    assert text == (
+        "accounts:\n"
+        "  - bookshop         # cus_2\n"
+        "  - account: coffee  # cus_1, kept\n"
+        "    address:\n"
+        "      city: Shelbyville\n"
+    )
+    assert yaml.safe_load(text) == {"accounts": ["bookshop", {"account": "coffee", "address": {"city": "Shelbyville"}}]}
