@@ -31,7 +31,7 @@ from reconcile.inventory import take_inventory
 from reconcile.model import AdoptBy, DesiredState, Mode
 from reconcile.plan import Plan
 from reconcile.progress import ApplyProgress
-from reconcile.render import Format, render
+from reconcile.render import DEFAULT_MAX_CHARS, MIN_MAX_CHARS, Format, render
 from reconcile.report import ApplyReport, Outcome
 from reconcile.sandbox.command import sandbox_app
 from reconcile.saved_plan import read_plan, target_of
@@ -227,6 +227,15 @@ def plan_command(
         Path | None, typer.Option("--out", metavar="PLAN.json", help="Also write the plan as JSON to this file.")
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="How to print the plan.")] = "text",
+    max_chars: Annotated[
+        int,
+        typer.Option(
+            "--max-chars",
+            min=MIN_MAX_CHARS,
+            help="Longest markdown plan, for a pull-request comment: the summary, conflicts and unsafe "
+            "reasons come first, then as many actions as fit and a note counting the rest.",
+        ),
+    ] = DEFAULT_MAX_CHARS,
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes.")
     ] = False,
@@ -256,7 +265,7 @@ def plan_command(
         ) as gateway:
             plan = session.plan(desired, gateway, shape, concurrency=concurrency or concurrency_for(rate))
         masked = redact if redact is not None else fmt == "markdown"
-        typer.echo(render(plan, fmt, redact=masked, color=_color(sys.stdout)), nl=False)
+        typer.echo(render(plan, fmt, redact=masked, color=_color(sys.stdout), max_chars=max_chars), nl=False)
         if out is not None:
             with out.open("w", encoding="utf-8") as saved:
                 saved.writelines(plan.json_text())

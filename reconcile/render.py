@@ -70,15 +70,23 @@ _ANSI: Final = {
 }
 
 
-def render(plan: Plan, fmt: str, *, redact: bool, color: bool) -> str:
-    """The plan as ``fmt`` (text, json or markdown), ending with a newline; ``color`` affects text only."""
+# A GitHub comment holds 65,536 characters; the default leaves room for a CI job's own words.
+DEFAULT_MAX_CHARS: Final = 60_000
+MIN_MAX_CHARS: Final = 2_000
+
+
+def render(plan: Plan, fmt: str, *, redact: bool, color: bool, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """The plan as ``fmt`` (text, json or markdown), ending with a newline.
+
+    ``color`` affects text only; ``max_chars`` bounds markdown only (a pull-request comment).
+    """
     shown = redacted(plan) if redact else plan
     if fmt == "text":
         return _text(shown, plan.digest, color=color)
     if fmt == "json":
         return _json(shown, plan.digest, redact=redact)
     if fmt == "markdown":
-        return _markdown(shown, plan.digest, redact=redact)
+        return _markdown(shown, plan.digest, redact=redact, max_chars=max_chars)
     raise ReconcileError(f"unknown plan format '{fmt}' (expected {', '.join(FORMATS)})")
 
 
@@ -318,32 +326,140 @@ def _json(plan: Plan, digest: str, *, redact: bool) -> str:
 # -- markdown --------------------------------------------------------------------------------------
 
 
-def _markdown(plan: Plan, digest: str, *, redact: bool) -> str:
+def _markdown(plan: Plan, digest: str, *, redact: bool, max_chars: int) -> str:
+    """A pull-request comment: verdicts and counts first, then the actions per account, within ``max_chars``.
+
+    The summary, conflicts, unsafe reasons and warnings always come first, so a reviewer sees them
+    however large the plan; the actions follow, each account folded under ``<details>``, until the
+    budget runs out, and a note then says how many are not shown and where the whole plan is.
+    """
     summary = f"**{_closing(plan)}**"
     if plan.conflicts:
         summary += f" **{_conflict_count(plan)}**"
-    lines = [
+    head = [
         "<!-- reconcile plan -->",  # lets a CI job find and update its own comment
         f"## reconcile plan for {_code(plan.owner)} ({_md_text(plan.mode)} mode)",
         "",
         summary,
     ]
-    if plan.actions:
-        lines += ["", "### Actions", ""]
-        lines += [line for a in plan.actions for line in _md_action(a)]
-    if plan.conflicts:
-        lines += ["", "### Conflicts", ""]
-        lines += [_md_conflict(c) for c in plan.conflicts]
-    if plan.warnings:
-        lines += ["", "### Warnings", ""]
-        lines += [f"- {_md_text(w)}" for w in plan.warnings]
-    if plan.unsafe:
-        lines += ["", "### Unsafe: apply needs --force", ""]
-        lines += [f"- {_md_text(u)}" for u in plan.unsafe]
-    lines += ["", f"Digest: {_code('sha256:' + digest)}"]
+    tail = ["", f"Digest: {_code('sha256:' + digest)}"]
     if redact:
-        lines += ["", "_E-mails and phones are masked; the digest is of the unmasked plan._"]
-    return "\n".join(lines) + "\n"
+        tail += ["", "_E-mails and phones are masked; the digest is of the unmasked plan._"]
+    budget = _Budget(max_chars - _length(head) - _length(tail) - _NOTE_ROOM)
+    if plan.actions:
+        counts = ["", *_md_counts(plan)]
+        head += counts
+        budget.spend(_length(counts))
+    # Verdicts before details: a conflict or an unsafe plan must show, whatever the size.
+    verdicts = [
+        ("Conflicts", [_md_conflict(c) for c in plan.conflicts]),
+        ("Unsafe: apply needs --force", [f"- {_md_text(u)}" for u in plan.unsafe]),
+        ("Warnings", [f"- {_md_text(w)}" for w in plan.warnings]),
+    ]
+    for title, items in verdicts:
+        if items:
+            head += ["", f"### {title}", "", *budget.fit(items, share=0.5, unit="more")]
+    body: list[str] = []
+    shown = 0
+    if plan.actions:
+        body += ["", "### Actions"]
+        for name, actions in _by_account(plan.actions):
+            title = f"<b>{_md_text(name)}</b>: {_counted(len(actions), 'action')}"
+            section = ["", f"<details><summary>{title}</summary>", ""]
+            closing = ["", "</details>"]
+            if not budget.affords(_length(section) + _length(closing)):
+                break
+            budget.spend(_length(section) + _length(closing))
+            for action in actions:
+                lines = _md_action(action)
+                if not budget.affords(_length(lines)):
+                    break
+                budget.spend(_length(lines))
+                section += lines
+                shown += 1
+            body += [*section, *closing]
+            if budget.exhausted:
+                break
+    hidden = len(plan.actions) - shown
+    if hidden:
+        body += [
+            "",
+            f"_{_counted(hidden, 'action')} of {len(plan.actions):,} not shown: this comment is limited to "
+            f"{max_chars:,} characters (`--max-chars`). The whole plan is the JSON that "
+            "`reconcile plan --out plan.json` writes; the digest below covers every action._",
+        ]
+    return "\n".join([*head, *body, *tail]) + "\n"
+
+
+# Room kept for the note that says how many actions are not shown.
+_NOTE_ROOM: Final = 300
+
+
+class _Budget:
+    """Characters left for a markdown comment."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+        self.exhausted = False
+
+    def affords(self, cost: int) -> bool:
+        if cost > self.left:
+            self.exhausted = True
+        return not self.exhausted
+
+    def spend(self, cost: int) -> None:
+        self.left -= cost
+
+    def fit(self, items: list[str], *, share: float, unit: str) -> list[str]:
+        """As many of ``items`` as fit in ``share`` of what is left, then a line counting the rest."""
+        room = int(self.left * share)
+        kept: list[str] = []
+        for item in items:
+            if len(item) + 1 > room:
+                break
+            kept.append(item)
+            room -= len(item) + 1
+        if len(kept) < len(items):
+            kept.append(f"- _and {len(items) - len(kept):,} {unit} (the JSON plan lists them all)_")
+        self.spend(_length(kept))
+        return kept
+
+
+def _length(lines: list[str]) -> int:
+    """Characters of ``lines`` joined by newlines, the newline after each included."""
+    return sum(len(line) + 1 for line in lines)
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
+
+
+def _by_account(actions: tuple[Action, ...]) -> list[tuple[str, list[Action]]]:
+    """Actions grouped by account alias, the platform's first, each group in plan order."""
+    groups: dict[str, list[Action]] = {}
+    for action in actions:
+        groups.setdefault(action.account or "", []).append(action)
+    ordered = sorted(groups.items(), key=lambda item: (item[0] != "", item[0]))
+    return [(alias or "platform", group) for alias, group in ordered]
+
+
+def _md_counts(plan: Plan) -> list[str]:
+    """A table of actions per account (rows) and kind (columns), with totals."""
+    groups = _by_account(plan.actions)
+    kinds = [kind for kind, n in plan.counts().items() if n]
+    rows = ["| account | " + " | ".join(kinds) + " | total |", "|---|" + "---:|" * (len(kinds) + 1)]
+    for name, actions in groups:
+        seen = {kind: 0 for kind in kinds}
+        for action in actions:
+            seen[action.kind.value] += 1
+        cells = [f"{seen[k]:,}" if seen[k] else "" for k in kinds]
+        label = name if name == "platform" else _code(name)
+        rows.append(f"| {label} | " + " | ".join(cells) + f" | {len(actions):,} |")
+    if len(groups) > 1:
+        totals = plan.counts()
+        bold = " | ".join(f"**{totals[k]:,}**" for k in kinds)
+        rows.append(f"| **total** | {bold} | **{len(plan.actions):,}** |")
+    return rows
 
 
 def _md_action(action: Action) -> list[str]:

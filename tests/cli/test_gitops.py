@@ -110,3 +110,35 @@ def test_bad_shard_is_one_line(reconcile: Reconcile, marketplace: Path) -> None:
     result = reconcile("plan", marketplace, "--shard", "3/2")
     assert result.exit_code == 1
     assert lines(result.stderr) == ["error: --shard must be K/N with 1 <= K <= N, such as 2/4, not '3/2'"]
+
+
+def test_the_markdown_plan_of_a_1000_customer_first_apply_fits_a_pull_request_comment(
+    reconcile: Reconcile, write_file: Any, sandbox: Any
+) -> None:
+    ids = [f"acct_1Comment{i:09d}" for i in range(3)]
+    for account_id in ids:
+        sandbox.add_account(account_id)
+    declared = "".join(f"  seller{i}: {account_id}\n" for i, account_id in enumerate(ids))
+    customers = "".join(
+        f"  shopper{i:04}:\n    email: shopper{i}@example.com\n    name: Shopper {i}\n"
+        f"    payment: {{source: tok_visa}}\n    accounts: ['*']\n"
+        for i in range(1000)
+    )
+    path = write_file(f"version: 1\nowner: acme\nmode: test\naccounts:\n{declared}customers:\n{customers}")
+
+    result = reconcile("plan", path, "--format", "markdown")
+
+    assert result.exit_code == 0, result.stderr
+    comment = result.stdout
+    assert len(comment) <= 60_000  # a GitHub comment holds 65,536
+    assert comment.splitlines()[:6] == [
+        "<!-- reconcile plan -->",
+        "## reconcile plan for `acme` (test mode)",
+        "",
+        "**Plan: 1000 to create, 3000 to share, 1000 to update, 0 to unshare.**",
+        "",
+        "| account | create_customer | attach_source | share | total |",
+    ]
+    assert "actions of 5,000 not shown: this comment is limited to 60,000 characters" in comment
+    smaller = reconcile("plan", path, "--format", "markdown", "--max-chars", "10000")
+    assert len(smaller.stdout) <= 10_000

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -412,3 +413,45 @@ def test_markdown_says_when_values_are_masked() -> None:
 def test_unknown_format_is_a_one_line_error() -> None:
     with pytest.raises(ReconcileError, match=r"unknown plan format 'yaml' \(expected text, json, markdown\)"):
         render(no_changes(), "yaml", redact=False, color=False)
+
+
+# -- the markdown budget (a pull-request comment) ---------------------------------------------------
+
+
+def large_first_apply(customers: int) -> Plan:
+    return plan(
+        desired(*(spec(f"c{i:05d}", "bookshop", "coffee", email=f"c{i}@example.com") for i in range(customers))),
+        observed(),
+    )
+
+
+def test_a_large_markdown_plan_stays_under_its_budget_and_starts_with_the_summary() -> None:
+    large = large_first_apply(2_000)
+    rendered = render(large, "markdown", redact=True, color=False, max_chars=20_000)
+
+    assert len(rendered) <= 20_000
+    lines = rendered.splitlines()
+    assert lines[3] == "**Plan: 2000 to create, 4000 to share, 2000 to update, 0 to unshare.**"
+    assert lines[5:10] == [
+        "| account | create_customer | attach_source | share | total |",
+        "|---|---:|---:|---:|---:|",
+        "| platform | 2,000 | 2,000 |  | 4,000 |",
+        "| `bookshop` |  |  | 2,000 | 2,000 |",
+        "| `coffee` |  |  | 2,000 | 2,000 |",
+    ]
+    shown = sum(1 for line in lines if line.startswith("- `"))
+    assert 0 < shown < len(large.actions)
+    assert f"_{len(large.actions) - shown:,} actions of 8,000 not shown: this comment is limited to 20,000" in rendered
+    masked = "_E-mails and phones are masked; the digest is of the unmasked plan._"
+    assert rendered.endswith(f"Digest: `sha256:{large.digest}`\n\n{masked}\n")
+
+
+def test_conflicts_come_before_the_actions_and_are_counted_when_they_do_not_fit() -> None:
+    many = drift()
+    conflicts = tuple(replace(many.conflicts[0], customer_key=f"c{i}") for i in range(500))
+    crowded = Plan(owner=many.owner, mode=many.mode, actions=many.actions, conflicts=conflicts)
+    rendered = render(crowded, "markdown", redact=False, color=False, max_chars=4_000)
+
+    assert len(rendered) <= 4_000
+    assert rendered.index("### Conflicts") < rendered.index("### Actions")
+    assert "(the JSON plan lists them all)_" in rendered
