@@ -200,7 +200,13 @@ class CustomField:
 Value: TypeAlias = str | tuple[str, ...] | tuple[CustomField, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+def _address_key(address: Address | None) -> tuple[str | None, ...] | None:
+    if address is None:
+        return None
+    return (address.line1, address.line2, address.city, address.state, address.postal_code, address.country)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Details:
     """The customer details; each None means "not declared" (or, observed, "not set").
 
@@ -214,6 +220,27 @@ class Details:
     tax_exempt: str | None = None
     invoice_footer: str | None = None
     invoice_custom_fields: tuple[CustomField, ...] | None = None
+    # Every field as plain text and tuples, so that comparing two Details runs in C: a converged
+    # plan compares one pair per (customer, account), a million of them at scale.
+    values: tuple[object, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        shipping, custom_fields = self.shipping, self.invoice_custom_fields
+        key = (
+            _address_key(self.address),
+            None if shipping is None else (shipping.name, shipping.phone, _address_key(shipping.address)),
+            self.preferred_locales,
+            self.tax_exempt,
+            self.invoice_footer,
+            None if custom_fields is None else tuple((f.name, f.value) for f in custom_fields),
+        )
+        object.__setattr__(self, "values", key)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Details and self.values == other.values
+
+    def __hash__(self) -> int:
+        return hash(self.values)
 
     def declared(self) -> tuple[str, ...]:
         """The details set here, as DETAILS names them."""

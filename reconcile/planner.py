@@ -336,7 +336,9 @@ class _Planner:
             value = declared.get(name)
             if value is not None and value != live.get(name):
                 return False
-        if not all(live.details.same(declared.details, detail) for detail in declared.details.declared()):
+        if live.details != declared.details and not all(
+            live.details.same(declared.details, detail) for detail in declared.details.declared()
+        ):
             return False
         metadata = live.metadata or _NO_METADATA
         if declared.metadata is None:
@@ -512,8 +514,12 @@ class _Planner:
             return False
         # The expected metadata names this platform customer and source: equal fields are the same pair, in step.
         fields, (compared, details) = copy.fields, expected
-        live = (fields.email, fields.name, fields.phone, fields.description, fields.metadata)
-        return live == compared and all(fields.details.same(details, detail) for detail in details.declared())
+        # One tuple comparison, in C, answers for a copy in step (details equal as values included);
+        # details that differ only in how "unset" is written are looked at detail by detail.
+        live = (fields.email, fields.name, fields.phone, fields.description, fields.metadata, fields.details.values)
+        if live == compared:
+            return True
+        return live[:-1] == compared[:-1] and all(fields.details.same(details, detail) for detail in details.declared())
 
     def _wanted(
         self, spec: CustomerSpec, share: ShareSpec, side: _PlatformSide, cache: _CopyCache | None
@@ -543,7 +549,8 @@ class _Planner:
             SOURCE_KEY: source,
         }
         text = tuple(wanted.get(path) for path in FIELD_PATHS)
-        return (*text, metadata), _copy_details(spec, share)
+        details = _copy_details(spec, share)
+        return (*text, metadata, details.values), details
 
     # -- adoption (--adopt-by) ---------------------------------------------------------------------
 
