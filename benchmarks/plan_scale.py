@@ -5,16 +5,23 @@ Both should grow linearly: the planner indexes each account once, and the execut
 gateway stand-in that answers after a fixed delay, so what is measured is the tool's own work.
 
     python benchmarks/plan_scale.py [--accounts 3] [--sizes 1000,5000,20000] [--details] [--plan-only]
+    python benchmarks/plan_scale.py --details-regression --accounts 10 --sizes 100000
 
 ``--details`` declares an address, preferred locales, a tax status and an invoice footer on every
 customer (and gives them to every live copy), to see what the nested fields cost a converged plan.
+``--details-regression`` measures that cost directly: the CPU time of converged plans without and
+with details, alternated five times in one process (a shared machine's noise drifts; alternating
+cancels it), and the regression of the minimum and of the median.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import time
+from collections.abc import Callable
 from functools import partial
+from sys import intern
 from typing import Any
 
 from reconcile.executor import Applier
@@ -41,10 +48,12 @@ from reconcile.planner import plan
 from reconcile.retry import RetryPolicy
 
 
-def details(i: int) -> Details:
+def details(i: int, text: Callable[[str], str] = str) -> Details:
     """Nested details as a real buyer has them: every customer's differ."""
-    address = Address(line1=f"{i} Main Street", city="Springfield", postal_code=f"{i % 100000:05d}", country="US")
-    return Details(address=address, preferred_locales=("en",), tax_exempt="none", invoice_footer=f"Thanks, c{i}")
+    address = Address(
+        line1=text(f"{i} Main Street"), city=text("Springfield"), postal_code=text(f"{i % 100000:05d}"), country="US"
+    )
+    return Details(address=address, preferred_locales=("en",), tax_exempt="none", invoice_footer=text(f"Thanks, c{i}"))
 
 
 def desired(count: int, accounts: dict[str, str], with_details: bool = False) -> DesiredState:
@@ -67,19 +76,24 @@ def desired(count: int, accounts: dict[str, str], with_details: bool = False) ->
 
 
 def converged(count: int, accounts: dict[str, str], with_details: bool = False) -> ObservedState:
-    """Live state that already matches ``desired``: every plan of it is empty."""
+    """Live state that already matches ``desired``: every plan of it is empty.
+
+    Its strings are interned, as the gateway interns what it reads (a copy's values are its platform
+    customer's), so the snapshot is laid out in memory as an observed one is.
+    """
 
     def fields(i: int, **ownership: str) -> Fields:
-        metadata = {"tier": "gold", OWNER_KEY: "bench", KEY_KEY: f"c{i}", **ownership}
-        nested = details(i) if with_details else NO_DETAILS
-        return Fields(email=f"c{i}@example.com", name=f"Customer {i}", metadata=frozen_map(metadata), details=nested)
+        metadata = {"tier": "gold", OWNER_KEY: "bench", KEY_KEY: intern(f"c{i}"), **ownership}
+        nested = details(i, intern) if with_details else NO_DETAILS
+        email, name = intern(f"c{i}@example.com"), intern(f"Customer {i}")
+        return Fields(email=email, name=name, metadata=frozen_map(metadata), details=nested)
 
     platform = tuple(Customer(id=f"cus_P{i}", fields=fields(i), default_source=f"card_{i}") for i in range(count))
     copies = {
         account: tuple(
             Customer(
                 id=f"cus_{alias}{i}",
-                fields=fields(i, **{PLATFORM_CUSTOMER_KEY: f"cus_P{i}", SOURCE_KEY: f"card_{i}"}),
+                fields=fields(i, **{PLATFORM_CUSTOMER_KEY: intern(f"cus_P{i}"), SOURCE_KEY: intern(f"card_{i}")}),
             )
             for i in range(count)
         )
@@ -107,6 +121,32 @@ class DelayedGateway:
         return self._write("tok")
 
 
+def details_regression(count: int, accounts: dict[str, str], rounds: int = 5) -> None:
+    """Print converged-plan CPU times without and with details, alternated, and the regression."""
+    cases = {
+        with_details: (desired(count, accounts, with_details), converged(count, accounts, with_details))
+        for with_details in (False, True)
+    }
+    gc.collect()
+    gc.freeze()  # the snapshots are long-lived: the collector need not walk them during the runs
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for with_details, (wanted, live) in cases.items():
+            started = time.process_time()
+            planned = plan(wanted, live)
+            times[with_details].append(time.process_time() - started)
+            assert not planned.actions
+    lowest = {k: min(v) for k, v in times.items()}
+    middle = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    for with_details, label in ((False, "without details"), (True, "with details")):
+        runs = " ".join(f"{t:.2f}" for t in times[with_details])
+        print(f"{count} customers x {len(accounts)} accounts, converged, {label}: CPU {runs} s")
+    print(
+        f"details cost: {lowest[True] / lowest[False] - 1:+.1%} (minimum), "
+        f"{middle[True] / middle[False] - 1:+.1%} (median)"
+    )
+
+
 def timed(work: Any) -> tuple[Any, float]:
     """The result of ``work()`` and the seconds it took."""
     started = time.perf_counter()
@@ -122,8 +162,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=40)
     parser.add_argument("--details", action="store_true", help="declare nested details on every customer")
     parser.add_argument("--plan-only", action="store_true", help="skip the apply figure")
+    parser.add_argument("--details-regression", action="store_true", help="what declaring details costs")
     options = parser.parse_args()
     accounts = {f"a{i}": f"acct_1Bench{i:010d}" for i in range(options.accounts)}
+    if options.details_regression:
+        for count in (int(size) for size in options.sizes.split(",")):
+            details_regression(count, accounts)
+        return
     for count in (int(size) for size in options.sizes.split(",")):
         wanted, live = desired(count, accounts, options.details), converged(count, accounts, options.details)
         fresh, fresh_seconds = timed(partial(plan, wanted, ObservedState(platform=(), accounts={})))
