@@ -574,7 +574,8 @@ def _confirm(plan: Plan, auto_approve: bool) -> None:
         raise ReconcileError("refusing to apply without confirmation: stdin is not a terminal (use --auto-approve)")
     # The question goes to stderr, where the progress bar and errors go: `apply > log` still asks on the
     # terminal instead of waiting silently with the question in the log.
-    typer.echo(f"Apply these {len(plan.actions)} changes? Only 'yes' is accepted: ", nl=False, err=True)
+    changes = sum(plan.summary_counts().values())
+    typer.echo(f"Apply these {changes} changes? Only 'yes' is accepted: ", nl=False, err=True)
     answer = sys.stdin.readline()
     if answer.strip() != "yes":
         raise ReconcileError("apply cancelled; nothing was changed")

@@ -118,8 +118,15 @@ class Plan:
         return {kind.value: seen[kind] for kind in ActionKind}
 
     def summary_counts(self) -> dict[str, int]:
-        """Actions per summary bucket: create, share, update, unshare."""
-        seen = Counter(a.BUCKET for a in self.actions)
+        """Changes per summary bucket: create, share, update, unshare.
+
+        Attaching the card of a customer the same plan creates is part of that create (the card rides
+        along with it), not an update of its own; attaching one to an existing customer is an update.
+        """
+        created = {a.customer_key for a in self.actions if a.kind is ActionKind.CREATE_CUSTOMER}
+        seen = Counter(
+            a.BUCKET for a in self.actions if not (a.kind is ActionKind.ATTACH_SOURCE and a.customer_key in created)
+        )
         return {bucket: seen[bucket] for bucket in BUCKETS}
 
     @cached_property

@@ -135,7 +135,7 @@ def test_the_markdown_plan_of_a_1000_customer_first_apply_fits_a_pull_request_co
         "<!-- reconcile plan -->",
         "## reconcile plan for `acme` (test mode)",
         "",
-        "**Plan: 1000 to create, 3000 to share, 1000 to update, 0 to unshare.**",
+        "**Plan: 1000 to create, 3000 to share, 0 to update, 0 to unshare.**",
         "",
         "| account | create_customer | attach_source | share | total |",
     ]

@@ -431,7 +431,7 @@ def test_a_large_markdown_plan_stays_under_its_budget_and_starts_with_the_summar
 
     assert len(rendered) <= 20_000
     lines = rendered.splitlines()
-    assert lines[3] == "**Plan: 2000 to create, 4000 to share, 2000 to update, 0 to unshare.**"
+    assert lines[3] == "**Plan: 2000 to create, 4000 to share, 0 to update, 0 to unshare.**"
     assert lines[5:10] == [
         "| account | create_customer | attach_source | share | total |",
         "|---|---:|---:|---:|---:|",
@@ -455,3 +455,13 @@ def test_conflicts_come_before_the_actions_and_are_counted_when_they_do_not_fit(
     assert len(rendered) <= 4_000
     assert rendered.index("### Conflicts") < rendered.index("### Actions")
     assert "(the JSON plan lists them all)_" in rendered
+
+
+def test_the_card_of_a_new_customer_is_part_of_its_create_and_a_card_for_an_existing_one_an_update() -> None:
+    new = plan(desired(spec("alice")), observed())
+    assert [a.kind.value for a in new.actions] == ["create_customer", "attach_source"]
+    assert new.summary_counts() == {"create": 1, "share": 0, "update": 0, "unshare": 0}
+
+    existing = plan(desired(spec("alice")), observed((customer("cus_PlatformAlice00", ours("alice")),)))
+    assert [a.kind.value for a in existing.actions] == ["attach_source"]
+    assert existing.summary_counts() == {"create": 0, "share": 0, "update": 1, "unshare": 0}
