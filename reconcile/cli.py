@@ -237,7 +237,10 @@ def plan_command(
         ),
     ] = DEFAULT_MAX_CHARS,
     detailed_exitcode: Annotated[
-        bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes.")
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes (and is safe).")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Exit 0 on an unsafe plan (it is still shown as unsafe).")
     ] = False,
     prune: Prune = False,
     account: Accounts = None,
@@ -256,7 +259,7 @@ def plan_command(
     with _errors(debug):
         _writable(out, "--out")
         desired = config.load(file)
-        shape = session.PlanOptions(prune=prune, accounts=scope(desired, account, shard), adopt_by=adopt_by)
+        shape = session.PlanOptions.covering(scope(desired, account, shard, prune=prune), adopt_by=adopt_by)
         target = Target.of(desired)
         rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
         embedded = sandbox_db(file.parent) if sandbox else None
@@ -269,9 +272,13 @@ def plan_command(
         if out is not None:
             with out.open("w", encoding="utf-8") as saved:
                 saved.writelines(plan.json_text())
+        # The exit code comes last: the whole plan is out (stdout and --out) whatever it is, so a pipeline
+        # posts it and fails the check on it in that order.
         session.check_digest(plan, expect_digest, applying=False)
         if plan.conflicts:
             raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); conflicting objects are never touched")
+        if not force:
+            plan.check_safety()
         if detailed_exitcode and plan.has_changes:
             raise typer.Exit(ExitCode.CHANGES)
 
@@ -316,7 +323,7 @@ def apply_command(
             target, api_base=api_base, api_key_env=api_key_env, sandbox=embedded, max_rps=rate
         ) as gateway:
             if desired is not None:
-                shape = session.PlanOptions(prune=prune, accounts=scope(desired, account, shard), adopt_by=adopt_by)
+                shape = session.PlanOptions.covering(scope(desired, account, shard, prune=prune), adopt_by=adopt_by)
                 plan = session.plan(desired, gateway, shape, concurrency=workers)
             else:
                 assert saved is not None

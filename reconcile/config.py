@@ -16,7 +16,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import TypedDict, cast
+from typing import Any, TypedDict, cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -40,6 +40,7 @@ from reconcile.model import (
     Strategy,
     frozen_map,
 )
+from reconcile.safety import Safety
 from reconcile.yaml_limits import DEFAULT_LIMITS, MIB
 from reconcile.yaml_source import Document, JsonPath, parse_document
 
@@ -122,6 +123,7 @@ class _RawFile(TypedDict, total=False):
     owner: str
     mode: str
     strategy: str
+    safety: dict[str, Any]
     accounts: dict[str, str]
     customers: dict[str, _RawCustomer]
 
@@ -377,6 +379,7 @@ def _semantic_problems(document: Document) -> list[Problem]:
     accounts = _mapping(root.get("accounts"))
     customers = _mapping(root.get("customers"))
     problems = [*_account_problems(document, accounts), *_adoption_problems(document, customers)]
+    problems += _safety_problems(document, _mapping(_mapping(root.get("safety")).get("accounts")), accounts)
     for key, value in customers.items():
         customer = _mapping(value)
         where: JsonPath = ("customers", key)
@@ -421,6 +424,17 @@ def _account_problems(document: Document, accounts: Mapping[str, object]) -> Ite
             yield document.problem(("accounts", alias), message)
         else:
             first[account_id] = alias
+
+
+def _safety_problems(
+    document: Document, overrides: Mapping[str, object], accounts: Mapping[str, object]
+) -> Iterator[Problem]:
+    """Safety overrides for accounts the file does not declare (a typo would silently keep the default)."""
+    for alias in overrides:
+        if alias not in accounts:
+            declared = ", ".join(map(str, accounts)) or "none"
+            message = f"safety override for unknown account alias '{alias}' (declared: {declared})"
+            yield document.problem(("safety", "accounts", alias), message)
 
 
 def _adoption_problems(document: Document, customers: Mapping[str, object]) -> Iterator[Problem]:
@@ -559,6 +573,7 @@ def _resolve(document: Document) -> DesiredState:
         accounts=MappingProxyType(dict(accounts)),
         customers=customers,
         path=document.path,
+        safety=Safety.from_file(raw.get("safety", {})),
     )
 
 

@@ -12,6 +12,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final, TypeAlias, cast
 
+from reconcile.safety import Safety
+
 # Ownership metadata keys (the README's "Ownership" section).
 OWNER_KEY = "reconcile_owner"
 KEY_KEY = "reconcile_key"
@@ -405,6 +407,7 @@ class DesiredState:
     accounts: Mapping[str, str]  # alias -> acct_ id
     customers: tuple[CustomerSpec, ...]
     path: str = ""
+    safety: Safety = field(default_factory=Safety)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

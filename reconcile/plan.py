@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, assert_never
@@ -30,6 +30,8 @@ from reconcile.actions import (
 )
 from reconcile.errors import UnsafePlanError
 from reconcile.model import FieldPath, Strategy, Value, field_path, value_from_json, value_to_json
+from reconcile.safety import Safety
+from reconcile.scope import Scope
 
 FORMAT_VERSION = 1
 # Actions encoded per piece of plan text (and per update of the digest).
@@ -37,12 +39,6 @@ _BATCH = 1000
 
 # How plan files and the screen show UNKNOWN: a value that exists once an earlier action has run.
 KNOWN_AFTER_APPLY = "(known after apply)"
-
-# Safety, after octoDNS: changing more than this share of an account's copies needs --force ...
-SAFETY_MAX_SHARE = 0.30
-# ... on accounts holding at least this many (changing 1 of 3 is not a sign of a broken file).
-SAFETY_MIN_COPIES = 10
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Conflict:
@@ -84,6 +80,13 @@ class Plan:
     warnings: tuple[str, ...] = field(default=())
     copies_held: Mapping[str, int] = field(default_factory=dict)  # account alias -> copies the owner holds there
     accounts: Mapping[str, str] = field(default_factory=dict)  # the accounts planned for: alias -> acct_ id
+    safety: Safety = field(default_factory=Safety)  # the file's thresholds: a saved plan is judged as planned
+    scope: Scope | None = None  # how the command line narrowed the run; None: not recorded (watch, tests)
+
+    def scoped(self, scope: Scope) -> Plan:
+        """This plan, recording the run's scope (and warning when a narrowed run covers no account)."""
+        warning = scope.warning()
+        return replace(self, scope=scope, warnings=(*self.warnings, warning) if warning else self.warnings)
 
     @cached_property
     def unsafe(self) -> tuple[str, ...]:
@@ -95,11 +98,11 @@ class Plan:
         reasons = []
         for alias, copies in sorted(touched.items()):
             held = self.copies_held.get(alias, 0)
-            if held >= SAFETY_MIN_COPIES and len(copies) > SAFETY_MAX_SHARE * held:
+            limit = self.safety.limit(alias)
+            if limit.exceeded(len(copies), held):
                 reasons.append(
                     f"would update or unshare {len(copies)} of the {held} copies on '{alias}' "
-                    f"({100 * len(copies) / held:.0f}%; the limit is {SAFETY_MAX_SHARE:.0%} on accounts "
-                    f"with {SAFETY_MIN_COPIES} or more copies)"
+                    f"({100 * len(copies) / held:.0f}%; {limit.describe()})"
                 )
         return tuple(reasons)
 
@@ -186,8 +189,10 @@ class Plan:
             "conflicts": [c.to_json() for c in self.conflicts],
             "warnings": list(self.warnings),
             "unsafe": list(self.unsafe),
+            "safety": self.safety.to_json(),
             "copies_held": dict(sorted(self.copies_held.items())),
             "accounts": dict(sorted(self.accounts.items())),
+            "scope": self.scope.to_json() if self.scope else None,
         }
 
     @classmethod
@@ -206,6 +211,8 @@ class Plan:
             warnings=tuple(data.get("warnings", ())),
             copies_held=dict(data.get("copies_held", {})),
             accounts=dict(data.get("accounts", {})),
+            safety=Safety.from_json(data.get("safety")),
+            scope=Scope.from_json(data["scope"]) if data.get("scope") else None,
         )
 
 

@@ -702,6 +702,7 @@ class _Planner:
             conflicts=tuple(conflicts),
             warnings=tuple(self.warnings),
             copies_held=self._copies_held(),
+            safety=self.desired.safety,
             accounts={
                 alias: account for alias, account in sorted(self.desired.accounts.items()) if alias in self.scope
             },

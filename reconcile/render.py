@@ -232,6 +232,10 @@ def _closing(plan: Plan) -> str:
     return f"Plan: {n['create']} to create, {n['share']} to share, {n['update']} to update, {n['unshare']} to unshare."
 
 
+def _scope(plan: Plan) -> str | None:
+    return plan.scope.describe() if plan.scope else None
+
+
 def _conflict_count(plan: Plan) -> str:
     n = len(plan.conflicts)
     return f"{n} conflict{'s' if n != 1 else ''}, left untouched."
@@ -264,6 +268,11 @@ def _painter(color: bool) -> Paint:
 def _text(plan: Plan, digest: str, *, color: bool) -> str:
     paint = _painter(color)
     blocks = [[line for a in run for line in _text_action(a, paint)] for run in _by_customer(plan.actions)]
+    opening = [paint(f"Scope: {_plain(covered)}", "bold")] if (covered := _scope(plan)) else []
+    if len(plan.actions) > _LONG_TEXT_PLAN:  # the counts first too, so a long log still opens with them
+        opening.append(paint(_closing(plan), "bold"))
+    if opening:
+        blocks.insert(0, opening)
     notes = [_text_conflict(c, paint) for c in plan.conflicts]
     notes += [paint(f"! warning: {_plain(w)}", "warning") for w in plan.warnings]
     notes += [paint(f"! unsafe: {_plain(u)}; apply needs --force", "conflict") for u in plan.unsafe]
@@ -342,6 +351,8 @@ def _markdown(plan: Plan, digest: str, *, redact: bool, max_chars: int) -> str:
         "",
         summary,
     ]
+    if covered := _scope(plan):
+        head += ["", f"Scope: {_md_text(covered)}"]
     tail = ["", f"Digest: {_code('sha256:' + digest)}"]
     if redact:
         tail += ["", "_E-mails and phones are masked; the digest is of the unmasked plan._"]
@@ -390,6 +401,9 @@ def _markdown(plan: Plan, digest: str, *, redact: bool, max_chars: int) -> str:
         ]
     return "\n".join([*head, *body, *tail]) + "\n"
 
+
+# A text plan with more actions than this repeats its counts at the top.
+_LONG_TEXT_PLAN: Final = 40
 
 # Room kept for the note that says how many actions are not shown.
 _NOTE_ROOM: Final = 300

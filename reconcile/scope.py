@@ -4,18 +4,76 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from reconcile.errors import ReconcileError
 from reconcile.model import DesiredState
 
 
-def scope(desired: DesiredState, chosen: list[str] | None, shard: str | None) -> list[str]:
-    """The account aliases a run covers: --account narrows, then --shard keeps its stable share."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scope:
+    """What a run covers, recorded by every output so a narrowed plan never passes for the whole one."""
+
+    accounts: tuple[str, ...]  # the aliases covered
+    declared: int  # accounts the file declares
+    named: tuple[str, ...] = ()  # --account
+    shard: str | None = None  # --shard, as K/N
+    prune: bool = False
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.named) or self.shard is not None
+
+    def describe(self) -> str | None:
+        """One line for the text and markdown plans, or None for a whole-file run without --prune."""
+        if not self.narrowed and not self.prune:
+            return None
+        parts = [f"{len(self.accounts)} of {self.declared} accounts"] if self.narrowed else ["every account"]
+        flags = [*(f"--account {alias}" for alias in self.named), *([f"--shard {self.shard}"] if self.shard else [])]
+        if flags:
+            parts[0] += f" ({', '.join(flags)})"
+        if self.prune:
+            parts.append("--prune: undeclared copies are unshared")
+        return "; ".join(parts)
+
+    def warning(self) -> str | None:
+        """A narrowed run that covers no account plans almost nothing: say so rather than 'No changes.'"""
+        if self.accounts or not self.narrowed:
+            return None
+        by = f"--shard {self.shard}" if self.shard else "--account"
+        return f"{by} covers none of the {self.declared} accounts the file declares: no copy is planned"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accounts": list(self.accounts),
+            "declared_accounts": self.declared,
+            "narrowed": self.narrowed,
+            "account_filter": list(self.named),
+            "shard": self.shard,
+            "prune": self.prune,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Scope:
+        return cls(
+            accounts=tuple(data["accounts"]),
+            declared=int(data["declared_accounts"]),
+            named=tuple(data.get("account_filter", ())),
+            shard=data.get("shard"),
+            prune=bool(data.get("prune")),
+        )
+
+
+def scope(desired: DesiredState, chosen: list[str] | None, shard: str | None, *, prune: bool = False) -> Scope:
+    """The accounts a run covers: --account narrows, then --shard keeps its stable share."""
     aliases = _chosen(desired, chosen)
-    if shard is None:
-        return aliases
-    index, count = parse_shard(shard)
-    return [alias for alias in aliases if shard_of(desired.accounts[alias], count) == index]
+    if shard is not None:
+        index, count = parse_shard(shard)
+        aliases = [alias for alias in aliases if shard_of(desired.accounts[alias], count) == index]
+        shard = f"{index}/{count}"
+    named = tuple(dict.fromkeys(chosen or ()))
+    return Scope(accounts=tuple(aliases), declared=len(desired.accounts), named=named, shard=shard, prune=prune)
 
 
 def parse_shard(text: str) -> tuple[int, int]:

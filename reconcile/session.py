@@ -20,6 +20,7 @@ from reconcile.plan import Plan
 from reconcile.preconditions import stale_actions
 from reconcile.report import ActionResult, ApplyReport
 from reconcile.retry import RetryPolicy
+from reconcile.scope import Scope
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,6 +30,11 @@ class PlanOptions:
     prune: bool = False  # unshare copies we own that the file no longer declares
     accounts: Sequence[str] | None = None  # the account aliases the run covers; None: every declared account
     adopt_by: AdoptBy | None = None
+    scope: Scope | None = None  # how the command line narrowed the run, recorded in the plan
+
+    @classmethod
+    def covering(cls, scope: Scope, *, adopt_by: AdoptBy | None = None) -> PlanOptions:
+        return cls(prune=scope.prune, accounts=scope.accounts, adopt_by=adopt_by, scope=scope)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,7 +69,8 @@ def observe_for(
 def plan_observed(desired: DesiredState, observed: ObservedState, options: PlanOptions | None = None) -> Plan:
     """The plan for a snapshot already read (``watch`` reads narrower ones than ``observe_for``)."""
     options = options or PlanOptions()
-    return planner.plan(desired, observed, prune=options.prune, accounts=options.accounts, adopt_by=options.adopt_by)
+    made = planner.plan(desired, observed, prune=options.prune, accounts=options.accounts, adopt_by=options.adopt_by)
+    return made.scoped(options.scope) if options.scope is not None else made
 
 
 def recheck(saved: Plan, gateway: Gateway, *, concurrency: int = READERS) -> list[str]:

@@ -73,7 +73,7 @@ class Watcher:
         self._stamp = _stamp(source)
         self._lock = threading.Lock()  # the desired state and the index, shared with the receiving threads
         self._desired = desired
-        self._aliases = scope(desired, list(settings.chosen or []) or None, settings.shard)
+        self._aliases = list(scope(desired, list(settings.chosen or []) or None, settings.shard).accounts)
         self._index = ManagedIndex(desired.owner, self._accounts())
         self._stopping = threading.Event()
         self._reload_asked = threading.Event()
@@ -179,7 +179,7 @@ class Watcher:
         self._stamp = _stamp(self._source)
         try:
             desired = self._load()
-            aliases = scope(desired, list(self.settings.chosen or []) or None, self.settings.shard)
+            aliases = list(scope(desired, list(self.settings.chosen or []) or None, self.settings.shard).accounts)
         except ReconcileError as error:
             log.error("watch: the file was not reloaded, the last good one stays in force: %s", error)
             return False

@@ -11,7 +11,7 @@ import pytest
 import stripe
 
 from reconcile.scope import shard_of
-from tests.support import BOOKSHOP, Reconcile, lines, operations
+from tests.support import BOOKSHOP, COFFEE, Reconcile, lines, operations
 
 
 def digest_of(result: Any) -> str:
@@ -68,8 +68,10 @@ def test_unsafe_plan_is_refused_without_force(
     renamed = many_copies(write_file, accounts, name="Renamed")  # 4 of the 10 copies on bookshop change
 
     planned = reconcile("plan", renamed)
-    assert planned.exit_code == 0
-    assert "! unsafe: would update or unshare 4 of the 10 copies on 'bookshop' (40%" in planned.stdout
+    assert planned.exit_code == 1  # the pull-request check fails ...
+    assert "! unsafe: would update or unshare 4 of the 10 copies on 'bookshop' (40%" in planned.stdout  # ... shown
+    assert lines(planned.stderr)[0].startswith("error: unsafe plan: would update or unshare 4 of the 10 copies")
+    assert reconcile("plan", renamed, "--force").exit_code == 0
     sandbox.reset_stats()
     refused = reconcile("apply", renamed, "--auto-approve", "--max-rps", "500")
     assert refused.exit_code == 1
@@ -142,3 +144,76 @@ def test_the_markdown_plan_of_a_1000_customer_first_apply_fits_a_pull_request_co
     assert "actions of 5,000 not shown: this comment is limited to 60,000 characters" in comment
     smaller = reconcile("plan", path, "--format", "markdown", "--max-chars", "10000")
     assert len(smaller.stdout) <= 10_000
+
+
+def test_a_plan_with_changes_a_conflict_or_an_unsafe_verdict_writes_everything_before_its_exit_code(
+    reconcile: Reconcile, write_file: Any, accounts: Any, tmp_path: Path
+) -> None:
+    assert reconcile("apply", many_copies(write_file, accounts), "--auto-approve", "--max-rps", "500").exit_code == 0
+    renamed = many_copies(write_file, accounts, name="Renamed")
+    saved = tmp_path / "plan.json"
+
+    for fmt in ("text", "json", "markdown"):
+        saved.unlink(missing_ok=True)
+        result = reconcile("plan", renamed, "--format", fmt, "--out", saved, "--detailed-exitcode")
+        assert result.exit_code == 1, fmt  # unsafe wins over "has changes" (2)
+        assert "4 of the 10 copies" in result.stdout
+        assert json.loads(saved.read_text())["unsafe"]
+
+
+def test_safety_thresholds_come_from_the_file_and_an_account_can_override_them(
+    reconcile: Reconcile, write_file: Any, accounts: Any
+) -> None:
+    assert reconcile("apply", many_copies(write_file, accounts), "--auto-approve", "--max-rps", "500").exit_code == 0
+    renamed = many_copies(write_file, accounts, name="Renamed")
+    declared = renamed.read_text()
+
+    renamed.write_text(declared + "safety: {max_change_percent: 50}\n")
+    assert reconcile("plan", renamed).exit_code == 0  # 40% is within 50%
+
+    renamed.write_text(
+        declared
+        + "safety:\n  max_change_percent: 50\n  accounts:\n    bookshop: {min_copies: 5, max_change_percent: 20}\n"
+    )
+    planned = reconcile("plan", renamed, "--format", "json")
+    assert planned.exit_code == 1
+    (reason,) = json.loads(planned.stdout)["unsafe"]
+    assert reason.endswith("(40%; the limit is 20% on accounts with 5 or more copies)")
+
+    renamed.write_text(declared + "safety:\n  accounts:\n    bookstore: {max_change_percent: 50}\n")
+    result = reconcile("validate", renamed)
+    assert result.exit_code == 1
+    assert lines(result.stderr)[0].endswith(
+        "safety.accounts.bookstore: safety override for unknown account alias 'bookstore' (declared: bookshop)"
+    )
+
+
+def test_narrowed_runs_record_their_scope_in_every_format(
+    reconcile: Reconcile, marketplace: Path, tmp_path: Path
+) -> None:
+    text = reconcile("plan", marketplace, "--account", "coffee", "--prune")
+    assert lines(text.stdout)[0] == "Scope: 1 of 2 accounts (--account coffee); --prune: undeclared copies are unshared"
+    markdown = reconcile("plan", marketplace, "--account", "coffee", "--format", "markdown")
+    assert "Scope: 1 of 2 accounts (--account coffee)" in markdown.stdout
+    data = json.loads(reconcile("plan", marketplace, "--shard", "1/1", "--format", "json").stdout)
+    assert data["scope"] == {
+        "accounts": ["bookshop", "coffee"],
+        "declared_accounts": 2,
+        "narrowed": True,
+        "account_filter": [],
+        "shard": "1/1",
+        "prune": False,
+    }
+    whole = reconcile("plan", marketplace)
+    assert not whole.stdout.startswith("Scope:")
+
+
+def test_a_shard_that_covers_no_account_is_a_warning_not_a_silent_no_changes(
+    reconcile: Reconcile, marketplace: Path
+) -> None:
+    empty = next(k for k in range(1, 9) if all(shard_of(a, 8) != k for a in (BOOKSHOP, COFFEE)))
+    result = reconcile("plan", marketplace, "--shard", f"{empty}/8", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["warnings"][-1] == (
+        f"--shard {empty}/8 covers none of the 2 accounts the file declares: no copy is planned"
+    )

@@ -177,7 +177,7 @@ def test_unknown_field_lists_expected_fields_and_suggests_the_closest(problems: 
 def test_unknown_top_level_field(problems: Problems) -> None:
     assert problems(edit("mode: test\n", "mode: test\nmodes: live\n")) == [
         "stripe.yaml:4:1: unknown field 'modes' (expected one of: version, owner, mode, strategy, accounts, "
-        "customers); did you mean 'mode'?"
+        "customers, safety); did you mean 'mode'?"
     ]
 
 

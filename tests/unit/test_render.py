@@ -446,6 +446,15 @@ def test_a_large_markdown_plan_stays_under_its_budget_and_starts_with_the_summar
     assert rendered.endswith(f"Digest: `sha256:{large.digest}`\n\n{masked}\n")
 
 
+def test_a_long_text_plan_opens_with_its_counts_and_a_short_one_only_closes_with_them() -> None:
+    long_text = render(large_first_apply(20), "text", redact=False, color=False).splitlines()
+    counts = "Plan: 20 to create, 40 to share, 0 to update, 0 to unshare."
+    assert long_text[0] == counts
+    assert long_text[-2] == counts
+    short_text = render(large_first_apply(2), "text", redact=False, color=False).splitlines()
+    assert short_text[0] != short_text[-2] == "Plan: 2 to create, 4 to share, 0 to update, 0 to unshare."
+
+
 def test_conflicts_come_before_the_actions_and_are_counted_when_they_do_not_fit() -> None:
     many = drift()
     conflicts = tuple(replace(many.conflicts[0], customer_key=f"c{i}") for i in range(500))
