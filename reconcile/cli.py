@@ -17,22 +17,23 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
 import reconcile
 from reconcile import config, session
+from reconcile.apply_log import JsonLog
 from reconcile.connection import Target, key_mode, open_gateway, sandbox_db
 from reconcile.errors import ConfigError, ExitCode, ReconcileError
 from reconcile.importer import DEFAULT_OWNER, check_owner, import_platform, parse_account
 from reconcile.inventory import take_inventory
 from reconcile.model import AdoptBy, DesiredState, Mode
 from reconcile.plan import Plan
-from reconcile.progress import ApplyProgress
+from reconcile.progress import DEFAULT_INTERVAL, ApplyProgress
 from reconcile.render import DEFAULT_MAX_CHARS, MIN_MAX_CHARS, Format, render
-from reconcile.report import ApplyReport, Outcome
+from reconcile.report import ActionResult, ApplyReport, Outcome
 from reconcile.sandbox.command import sandbox_app
 from reconcile.saved_plan import read_plan, target_of
 from reconcile.scope import scope
@@ -131,6 +132,8 @@ ExpectDigest = Annotated[
         "--expect-digest", metavar="DIGEST", help="Refuse unless the plan's digest is this (an approved plan)."
     ),
 ]
+LogFormat = Literal["text", "json"]
+
 Redact = Annotated[
     bool | None,
     typer.Option("--redact/--no-redact", help="Mask e-mails and phones (markdown masks them by default)."),
@@ -299,6 +302,14 @@ def apply_command(
     ] = None,
     adopt_by: AdoptByOption = None,
     redact: Redact = None,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            help="json: stdout is one JSON object per line (the plan's summary, each finished action, the "
+            "outcome), as terraform apply -json; errors stay one line on stderr.",
+        ),
+    ] = "text",
     api_base: ApiBase = None,
     api_key_env: ApiKeyEnv = "STRIPE_API_KEY",
     sandbox: Sandbox = False,
@@ -329,19 +340,27 @@ def apply_command(
                 assert saved is not None
                 _refuse_stale(file, session.recheck(saved, gateway, concurrency=workers))
                 plan = saved
-            typer.echo(render(plan, "text", redact=bool(redact), color=_color(sys.stdout)), nl=False)
+            log = JsonLog(sys.stdout) if log_format == "json" else None
+            if log is None:
+                typer.echo(render(plan, "text", redact=bool(redact), color=_color(sys.stdout)), nl=False)
+            else:
+                log.planned(plan)
             session.approve(plan, expect_digest=expect_digest, force=force)
             if not plan.has_changes:
                 _write_report(report, ApplyReport(results=()))  # a pipeline's artifact step finds it either way
+                if log is not None:
+                    log.applied(ApplyReport(results=()))
                 if plan.conflicts:
                     raise ReconcileError(f"{_conflicts(plan)} (the '!' lines); nothing else to do")
                 return
             _confirm(plan, auto_approve)
-            with ApplyProgress(total=len(plan.actions), enabled=_is_tty(sys.stderr)) as progress:
-                outcome = session.apply(
-                    plan, gateway, session.ApplyOptions(concurrency=workers, on_result=progress.advance)
-                )
-        _print_report(outcome)
+            progress = ApplyProgress(total=len(plan.actions), tty=_is_tty(sys.stderr), interval=_progress_interval())
+            with progress:
+                on_result = progress.advance if log is None else _both(progress.advance, log.action)
+                outcome = session.apply(plan, gateway, session.ApplyOptions(concurrency=workers, on_result=on_result))
+        _print_report(outcome, summary=log is None)
+        if log is not None:
+            log.applied(outcome)
         _write_report(report, outcome)
         if outcome.interrupted:
             _fail("interrupted; what was in flight finished and is reported above", code=130)
@@ -593,7 +612,29 @@ def _write_report(path: Path | None, outcome: ApplyReport) -> None:
         path.write_text(json.dumps(outcome.to_json(), indent=2) + "\n", encoding="utf-8")
 
 
-def _print_report(outcome: ApplyReport) -> None:
+def _both(
+    first: Callable[[ActionResult], None], second: Callable[[ActionResult], None]
+) -> Callable[[ActionResult], None]:
+    def tell(result: ActionResult) -> None:
+        first(result)
+        second(result)
+
+    return tell
+
+
+def _progress_interval() -> float:
+    """Seconds between progress lines without a terminal: RECONCILE_PROGRESS_SECONDS, default 10."""
+    text = os.environ.get("RECONCILE_PROGRESS_SECONDS", "").strip()
+    try:
+        seconds = float(text) if text else DEFAULT_INTERVAL
+    except ValueError:
+        raise ReconcileError(f"RECONCILE_PROGRESS_SECONDS must be a number of seconds, not '{text}'") from None
+    if not 0 < seconds <= 3600:
+        raise ReconcileError(f"RECONCILE_PROGRESS_SECONDS must be between 0 and 3600 seconds, not {text}")
+    return seconds
+
+
+def _print_report(outcome: ApplyReport, *, summary: bool = True) -> None:
     for result in outcome.results:
         if result.outcome is Outcome.FAILED:
             request = f" (request {result.request_id})" if result.request_id else ""
@@ -606,11 +647,12 @@ def _print_report(outcome: ApplyReport) -> None:
     for reason, count in skipped.items():
         if count > MAX_SKIPS_LISTED:
             typer.echo(f"skipped: {count} actions: {reason} (--report lists them)", err=True)
-    typer.echo(
-        f"Apply {'complete' if outcome.complete else 'incomplete'}: {outcome.count(Outcome.DONE)} done, "
-        f"{outcome.count(Outcome.FAILED)} failed, {outcome.count(Outcome.SKIPPED)} skipped "
-        f"({outcome.requests} API requests in {outcome.seconds:.1f}s)."
-    )
+    if summary:  # --log-format json ends with its own summary line
+        typer.echo(
+            f"Apply {'complete' if outcome.complete else 'incomplete'}: {outcome.count(Outcome.DONE)} done, "
+            f"{outcome.count(Outcome.FAILED)} failed, {outcome.count(Outcome.SKIPPED)} skipped "
+            f"({outcome.requests} API requests in {outcome.seconds:.1f}s)."
+        )
     if not outcome.complete:
         typer.echo("Fix what failed, then re-run apply: what was done will not be done twice.", err=True)
 

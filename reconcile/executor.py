@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -221,6 +222,8 @@ class _Run:
         # customer key -> its attach_source, whose token may ride on the create call
         self.attaches = {a.customer_key: a for a in plan.actions if isinstance(a, AttachSource)}
         self.run = str(time.time_ns())  # names this run in the keys of writes that are safe to repeat
+        # The request id of the last write each worker made: the one a finished action reports.
+        self._last_write = threading.local()
 
     # -- scheduling ------------------------------------------------------------------------------
 
@@ -245,6 +248,7 @@ class _Run:
         )
 
     def _run(self, action: Action) -> ActionResult:
+        self._last_write.request_id = None
         try:
             object_id = self._do(action)
         except ActionFailed as failure:
@@ -255,7 +259,8 @@ class _Run:
             return ActionResult(
                 action=action, outcome=Outcome.FAILED, error=failure.message, request_id=failure.request_id
             )
-        return ActionResult(action=action, outcome=Outcome.DONE, object_id=object_id)
+        request_id = self._last_write.request_id
+        return ActionResult(action=action, outcome=Outcome.DONE, object_id=object_id, request_id=request_id)
 
     def _do(self, action: Action) -> str:
         """Make the calls ``action`` needs; the id of the object it made or changed."""
@@ -465,7 +470,7 @@ class _Run:
         unknown (retries ran out on fresh 5xx): moving to another key then could write twice.
         """
         try:
-            return with_retries(lambda: send(key), self.policy)
+            written = with_retries(lambda: send(key), self.policy)
         except ApiFailure as failure:
             if failure.status is not None and failure.status >= 500:
                 # Replayed, or flagged by Stripe as not worth retrying (its idempotency layer kept it).
@@ -481,6 +486,8 @@ class _Run:
             if instrument and failure.status == 400 and failure.param in INSTRUMENT_PARAMS:
                 raise _Stale(failure) from None
             raise
+        self._last_write.request_id = written.request_id
+        return written
 
     # -- helpers -----------------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ _BATCH = 1000
 # How plan files and the screen show UNKNOWN: a value that exists once an earlier action has run.
 KNOWN_AFTER_APPLY = "(known after apply)"
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Conflict:
     """Something the plan cannot change safely; reported, never touched."""

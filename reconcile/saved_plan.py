@@ -31,4 +31,3 @@ def target_of(path: Path, plan: Plan) -> Target:
     except ValueError:
         raise ReconcileError(f"{path}: unknown mode '{plan.mode}' in the plan") from None
     return Target(path=str(path), mode=mode, accounts=tuple(plan.accounts.values()))
-
