@@ -148,6 +148,10 @@ class _Schedule:
                 continue
         self.running.clear()
 
+    def record(self, result: ActionResult) -> None:
+        """Record an action settled outside the pool (its work was done by another's call)."""
+        self._record(result)
+
     def skip_rest(self, reason: str) -> None:
         for action_id, action in self.by_id.items():
             if action_id not in self.results:
@@ -239,6 +243,7 @@ class _Run:
             except KeyboardInterrupt:
                 interrupted = True
                 schedule.drain()
+        self._record_folded_attaches(schedule)
         schedule.skip_rest("apply was interrupted")
         return ApplyReport(
             results=schedule.results_in(plan.actions),
@@ -246,6 +251,13 @@ class _Run:
             seconds=time.monotonic() - started,
             interrupted=interrupted,
         )
+
+    def _record_folded_attaches(self, schedule: _Schedule) -> None:
+        """A card that rode on its customer's create is attached, even if the run stopped before its turn."""
+        for attach in self.attaches.values():
+            if attach.customer_key in self.context.attached_on_create and attach.id not in schedule.results:
+                customer_id = self.context.platform[attach.customer_key]
+                schedule.record(ActionResult(action=attach, outcome=Outcome.DONE, object_id=customer_id))
 
     def _run(self, action: Action) -> ActionResult:
         self._last_write.request_id = None

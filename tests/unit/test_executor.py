@@ -6,6 +6,7 @@ sandbox in tests/integration.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, get_args
@@ -17,9 +18,10 @@ from reconcile.executor import Applier, idempotency_base, payload
 from reconcile.gateway import ApiFailure, Written
 from reconcile.model import Customer, Fields, Strategy, frozen_map
 from reconcile.plan import Plan
+from reconcile.planner import plan as make_plan
 from reconcile.report import Outcome
 from reconcile.retry import RetryPolicy
-from tests.builders import change, example, one_of_each_kind
+from tests.builders import change, desired, example, observed, one_of_each_kind, spec
 
 NO_SLEEP = RetryPolicy(sleep=lambda _seconds: None, jitter=lambda: 0.0)
 SERVER_ERROR = ApiFailure("An unknown error occurred", status=500, type="api_error", request_id="req_500")
@@ -27,8 +29,9 @@ RATE_LIMITED = ApiFailure("Too many requests", status=429, type="invalid_request
 STORED_SERVER_ERROR = ApiFailure(
     "An unknown error occurred", status=500, type="api_error", request_id="req_500", replayed=True
 )
-MISMATCHED = ApiFailure("Keys for idempotent requests can only be used with the same parameters", status=400,
-                        type="idempotency_error")
+MISMATCHED = ApiFailure(
+    "Keys for idempotent requests can only be used with the same parameters", status=400, type="idempotency_error"
+)
 OURS = {"reconcile_owner": "acme", "reconcile_key": "alice", "reconcile_platform_customer": "cus_platform"}
 SPENT_TOKEN = ApiFailure("You cannot use a Stripe token more than once", status=400, param="source")
 
@@ -365,6 +368,29 @@ def test_interrupted_apply_reports_what_was_done_and_skips_the_rest() -> None:
     assert report.interrupted
     assert [r.outcome for r in report.results] == [Outcome.DONE, Outcome.SKIPPED, Outcome.SKIPPED]
     assert report.results[1].error == "apply was interrupted"
+
+
+class InterruptedWhileCreating(FakeGateway):
+    """Ctrl-C reaches apply while alice's create is in flight: bob's create raises it at once."""
+
+    def create_customer(self, account: str | None, params: Any, key: str, **extra: Any) -> Written:
+        if params["metadata"]["reconcile_key"] == "bob":
+            raise KeyboardInterrupt
+        time.sleep(0.2)  # still in flight when the interrupt is handled: drained, not scheduled on
+        return super().create_customer(account, params, key, **extra)
+
+
+def test_an_interrupted_apply_counts_a_card_that_rode_on_its_create_as_done() -> None:
+    # alice's card rode on her create, so her attach_source is done, though its turn never came: the
+    # skipped count is exactly what a re-run still has to do.
+    first_apply = make_plan(desired(spec("alice"), spec("bob")), observed())
+
+    report = run(InterruptedWhileCreating(), *first_apply.actions, concurrency=2)
+
+    assert report.interrupted
+    done = [(r.action.kind.value, r.action.customer_key) for r in report.results if r.outcome is Outcome.DONE]
+    assert done == [("create_customer", "alice"), ("attach_source", "alice")]
+    assert report.count(Outcome.SKIPPED) == 4  # alice's share; bob's create, attach and share
 
 
 def test_each_apply_of_one_applier_starts_from_what_its_own_plan_says() -> None:
