@@ -235,6 +235,7 @@ def plan_command(
         typer.Option(
             "--max-chars",
             min=MIN_MAX_CHARS,
+            metavar="N",
             help="Longest markdown plan, for a pull-request comment: the summary, conflicts and unsafe "
             "reasons come first, then as many actions as fit and a note counting the rest.",
         ),
