@@ -7,7 +7,9 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import fastjsonschema
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
 from reconcile import config
@@ -46,9 +48,24 @@ def load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Load:
 
     def run(text: str) -> DesiredState:
         Path("stripe.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+        validators_agree(textwrap.dedent(text))
         return config.load("stripe.yaml")
 
     return run
+
+
+def validators_agree(text: str) -> None:
+    """The compiled schema (the fast check) accepts exactly what jsonschema accepts, on every file here."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return
+    try:
+        config._compiled()(data)
+        fast = True
+    except fastjsonschema.JsonSchemaValueException:
+        fast = False
+    assert fast == (not any(config._validator().iter_errors(data))), text
 
 
 @pytest.fixture
