@@ -8,10 +8,8 @@ file without problems, so it can trust the shape the schema promised.
 from __future__ import annotations
 
 import difflib
-import gc
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -22,6 +20,7 @@ import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from reconcile.collector import collector_paused
 from reconcile.countries import COUNTRY_CODES
 from reconcile.errors import ConfigError, Problem
 from reconcile.model import (
@@ -159,7 +158,7 @@ def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
 
 def parse(text: str, path: str = "<string>") -> DesiredState:
     """Check and resolve desired-state YAML text; ``path`` names the file in messages."""
-    with _collector_paused():
+    with collector_paused():
         document = parse_document(text, path)
         # A value YAML could not read (``!!int x``) is null to the schema, which would only repeat it.
         unreadable = {(problem.line, problem.column) for problem in document.problems}
@@ -168,20 +167,6 @@ def parse(text: str, path: str = "<string>") -> DesiredState:
         if problems:
             raise ConfigError(problems)
         return _resolve(document)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a file becomes objects."""
-    # A large file makes hundreds of thousands of acyclic objects (nodes, paths, values); the
-    # collector would walk them over and over, about a quarter of the load time, to free nothing.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def check(document: Document) -> list[Problem]:

@@ -15,15 +15,14 @@ failure of its first list call.
 
 from __future__ import annotations
 
-import gc
 import math
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from reconcile.collector import collector_paused
 from reconcile.errors import ReconcileError, StripeApiError
 from reconcile.gateway import PAGE_SIZE, ApiFailure, Gateway
 from reconcile.model import Customer, DesiredState, ObservedState
@@ -89,24 +88,8 @@ def read_customers(
 ) -> dict[str | None, tuple[Customer, ...]]:
     """Every customer of each list in ``names`` (account id, None for the platform's -> how errors name it)."""
     reading = _Reading(gateway, policy or RetryPolicy(), concurrency=max(1, concurrency), cards=cards)
-    with _without_cycle_collection():
+    with collector_paused():
         return reading.run(names)
-
-
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Hold the cyclic garbage collector off while the lists are read.
-
-    A snapshot is hundreds of thousands of objects and no cycles; each full collection walks them
-    all while every reader waits (the GIL), and a paced run loses the slots that pass meanwhile.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass(eq=False)

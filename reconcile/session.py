@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reconcile import planner
+from reconcile.collector import collector_paused
 from reconcile.errors import ReconcileError
 from reconcile.executor import Applier
 from reconcile.gateway import ApplyCalls, Gateway
@@ -69,7 +70,10 @@ def observe_for(
 def plan_observed(desired: DesiredState, observed: ObservedState, options: PlanOptions | None = None) -> Plan:
     """The plan for a snapshot already read (``watch`` reads narrower ones than ``observe_for``)."""
     options = options or PlanOptions()
-    made = planner.plan(desired, observed, prune=options.prune, accounts=options.accounts, adopt_by=options.adopt_by)
+    with collector_paused():  # the planner's indexes are large and acyclic too
+        made = planner.plan(
+            desired, observed, prune=options.prune, accounts=options.accounts, adopt_by=options.adopt_by
+        )
     return made.scoped(options.scope) if options.scope is not None else made
 
 
