@@ -2,7 +2,7 @@
 
 The file comes from pull requests and `plan` runs on them, so `reconcile validate` (and `plan`) must
 answer every input with positioned problems and exit 1: never a hang, a crash, a traceback or an
-`unexpected` error. Memory is measured per process (``os.wait4``), not timed: CI machines are noisy.
+`unexpected` error. Memory is measured per process (its own VmHWM), not timed: CI machines are noisy.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import pytest
 pytestmark = pytest.mark.reliability
 
 HOSTILE = Path(__file__).parent / "hostile"
-RECONCILE = [sys.executable, "-m", "reconcile"]
 # Far above what refusing any of these files needs, far below what expanding one would take.
 ADDRESS_SPACE_LIMIT = 512 * 1024 * 1024
 ALIAS_BOMB = (
@@ -82,23 +81,41 @@ class Run:
     peak_rss_mb: float
 
 
+# The child writes its own peak memory as it exits: VmHWM is the high-water mark of the process image after
+# exec. ru_maxrss (os.wait4) would also count the pages the child shared with this test process between fork
+# and exec: as large as pytest has grown, whatever the file.
+_MEASURED = """
+import atexit, os, runpy, sys
+def peak():
+    with open("/proc/self/status") as status, open(os.environ["PEAK_RSS_FILE"], "w") as out:
+        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+atexit.register(peak)
+sys.argv = ["reconcile", *sys.argv[1:]]
+runpy.run_module("reconcile", run_name="__main__")
+"""
+
+
 def reconcile(*args: str, cwd: Path | None = None) -> Run:
     """Run the CLI in its own process under an address-space cap, and measure its peak memory."""
 
     def cap_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
 
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "400"}
-    # Files rather than pipes: the child is reaped with os.wait4, which reports its own peak memory.
-    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
-        process = subprocess.Popen(
-            [*RECONCILE, *args], stdout=stdout, stderr=stderr, text=True, cwd=cwd, env=env, preexec_fn=cap_memory
+    with tempfile.TemporaryDirectory() as scratch:
+        peak = Path(scratch) / "peak"
+        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "400", "PEAK_RSS_FILE": str(peak)}
+        done = subprocess.run(
+            [sys.executable, "-c", _MEASURED, *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+            preexec_fn=cap_memory,
+            check=False,
         )
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait for it again
-        stdout.seek(0)
-        stderr.seek(0)
-        return Run(process.returncode, stdout.read(), stderr.read(), usage.ru_maxrss / 1024)
+        # No peak written: the process died before its exit handlers (a crash), which no file may cause.
+        peak_mb = int(peak.read_text()) / 1024 if peak.exists() else float("inf")
+        return Run(done.returncode, done.stdout, done.stderr, peak_mb)
 
 
 # Files too large to keep in the repository: written by the test.
