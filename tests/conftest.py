@@ -36,6 +36,11 @@ from reconcile.sandbox import Sandbox, running_sandbox
 
 API_KEY = "sk_test_sandbox"
 
+# A suite started in the background by a non-interactive shell inherits SIGINT ignored, and so would every
+# process it starts: the tests that stop a server with SIGINT, as Ctrl-C does, would wait for it for ever.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The reliability suite (minutes of CPU: racing processes) runs in CI, or when asked for with -m."""
