@@ -6,9 +6,11 @@ a ConfigError whose problems point into the file: no other exception, no crash, 
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
+import fastjsonschema
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -144,3 +146,46 @@ def test_plain_data_written_by_pyyaml_reads_back_unchanged(data: object) -> None
     document = parse_document(text, "stripe.yaml")
     assert document.problems == ()
     assert document.data == {"data": data, "again": data}
+
+
+REFERENCE = yaml.safe_load((Path(__file__).parents[2] / "examples" / "reference.yaml").read_text())
+
+
+def _slots(node: object) -> list[tuple[dict[str, object] | list[object], object]]:
+    """Every (container, key or index) of a document, at any depth."""
+    found: list[tuple[dict[str, object] | list[object], object]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += [(node, key), *_slots(value)]
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += [(node, index), *_slots(value)]
+    return found
+
+
+@FUZZ
+@given(st.data())
+def test_the_compiled_schema_accepts_exactly_what_jsonschema_accepts(data: st.DataObject) -> None:
+    # validate's fast path trusts the compiled schema's yes; it must never say yes where jsonschema says no.
+    document = copy.deepcopy(REFERENCE)
+    for _ in range(data.draw(st.integers(1, 4))):
+        container, key = data.draw(st.sampled_from(_slots(document)))
+        action = data.draw(st.sampled_from(["replace", "delete", "add"]))
+        if action == "delete":
+            del container[key]  # type: ignore[arg-type]
+        elif action == "add" and isinstance(container, dict):
+            container[data.draw(TEXT)] = data.draw(JSON_DATA)
+        else:
+            moved = data.draw(st.one_of(JSON_DATA, st.sampled_from(_values_seen())))
+            container[key] = copy.deepcopy(moved)  # type: ignore[index]
+    try:
+        config._compiled()(document)
+        fast = True
+    except fastjsonschema.JsonSchemaValueException:
+        fast = False
+    assert fast == (not any(config._validator().iter_errors(document)))
+
+
+def _values_seen() -> list[object]:
+    """Values of the reference file, to move around: most are valid somewhere, invalid elsewhere."""
+    return [value for container, key in _slots(REFERENCE) for value in [container[key]]]  # type: ignore[index]
