@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from reconcile.plan import Plan
-from reconcile.report import ActionResult, ApplyReport, Outcome
+from reconcile.report import ActionResult, ApplyReport
 
 
 class JsonLog:
@@ -41,16 +41,7 @@ class JsonLog:
         self._write("action", result.to_json())
 
     def applied(self, report: ApplyReport) -> None:
-        self._write(
-            "applied",
-            {
-                "complete": report.complete,
-                "counts": {outcome.value: report.count(outcome) for outcome in Outcome},
-                "requests": report.requests,
-                "seconds": round(report.seconds, 3),
-                "interrupted": report.interrupted,
-            },
-        )
+        self._write("applied", report.totals())
 
     def _write(self, kind: str, fields: dict[str, Any]) -> None:
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -242,13 +242,20 @@ def _compiled() -> Callable[[object], object]:
     return fastjsonschema.compile(dict(_mapping(_inline_refs(schema(), _mapping(schema().get("$defs"))))))
 
 
+def compiled_schema_accepts(data: object) -> bool:
+    """The compiled schema's verdict: True when ``data`` has no schema problem."""
+    try:
+        _compiled()(data)
+    except fastjsonschema.JsonSchemaValueException:
+        return False
+    return True
+
+
 def _schema_problems(document: Document) -> list[Problem]:
     """Each schema violation as a Problem that says what was expected."""
-    try:
-        _compiled()(document.data)
+    if compiled_schema_accepts(document.data):
         return []
-    except fastjsonschema.JsonSchemaValueException:
-        pass  # at least one problem: jsonschema finds them all, with what was expected
+    # At least one problem: jsonschema finds them all, with what was expected.
     errors = list(_validator().iter_errors(document.data))
     # A value of the wrong type fails its other rules too (a number is in no enum of strings): the
     # type error alone says what was expected.
@@ -436,9 +443,13 @@ def _safety_problems(
     """Safety overrides for accounts the file does not declare (a typo would silently keep the default)."""
     for alias in overrides:
         if alias not in accounts:
-            declared = ", ".join(map(str, accounts)) or "none"
-            message = f"safety override for unknown account alias '{alias}' (declared: {declared})"
+            message = f"safety override for unknown account alias '{alias}' (declared: {_declared(accounts)})"
             yield document.problem(("safety", "accounts", alias), message)
+
+
+def _declared(accounts: Mapping[str, object]) -> str:
+    """The declared account aliases, for a message about one that is not."""
+    return ", ".join(accounts) or "none"
 
 
 def _adoption_problems(document: Document, customers: Mapping[str, object]) -> Iterator[Problem]:
@@ -473,8 +484,7 @@ def _share_problems(
             (*where, "accounts", index, "account") if isinstance(entry, dict) else (*where, "accounts", index)
         )
         if alias != EVERY_ACCOUNT and alias not in accounts:
-            declared = ", ".join(accounts) or "none"
-            yield document.problem(at, f"unknown account alias {_show(alias)} (declared: {declared})")
+            yield document.problem(at, f"unknown account alias {_show(alias)} (declared: {_declared(accounts)})")
         else:
             first = seen[alias]
             line = document.position((*where, "accounts", first)).line

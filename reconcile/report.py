@@ -58,13 +58,19 @@ class ApplyReport:
     def return_code(self) -> ExitCode:
         return ExitCode.OK if self.complete else ExitCode.ERROR
 
-    def to_json(self) -> dict[str, Any]:
+    def totals(self) -> dict[str, Any]:
+        """The outcome without its actions: what the report and the JSON log's last line say of the run."""
         return {
-            "format_version": REPORT_FORMAT_VERSION,
             "complete": self.complete,
             "counts": {outcome.value: self.count(outcome) for outcome in Outcome},
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
             "interrupted": self.interrupted,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": REPORT_FORMAT_VERSION,
+            **self.totals(),
             "actions": [r.to_json() for r in self.results],
         }

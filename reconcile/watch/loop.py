@@ -73,7 +73,7 @@ class Watcher:
         self._stamp = _stamp(source)
         self._lock = threading.Lock()  # the desired state and the index, shared with the receiving threads
         self._desired = desired
-        self._aliases = list(scope(desired, list(settings.chosen or []) or None, settings.shard).accounts)
+        self._aliases = self._covered(desired)
         self._index = ManagedIndex(desired.owner, self._accounts())
         self._stopping = threading.Event()
         self._reload_asked = threading.Event()
@@ -175,11 +175,15 @@ class Watcher:
                     log.exception("watch: reconciling %s failed unexpectedly", _keys(batch))
                     self.metrics.reconciles.labels("event", "failed").inc()
 
+    def _covered(self, desired: DesiredState) -> list[str]:
+        """The aliases this watch covers in ``desired``: --account, then --shard."""
+        return list(scope(desired, list(self.settings.chosen or []) or None, self.settings.shard).accounts)
+
     def _reload_file(self) -> bool:
         self._stamp = _stamp(self._source)
         try:
             desired = self._load()
-            aliases = list(scope(desired, list(self.settings.chosen or []) or None, self.settings.shard).accounts)
+            aliases = self._covered(desired)
         except ReconcileError as error:
             log.error("watch: the file was not reloaded, the last good one stays in force: %s", error)
             return False
