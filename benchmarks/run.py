@@ -40,6 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from apply_throughput import connect, desired_state, start_sandbox
+from measured import Measured, run_reconcile
 from plan_scale import converged, desired
 from stripe_pages import OWNER, PageServer, account_ids, converged_file
 
@@ -72,52 +73,8 @@ class Figure:
         )
 
 
-@dataclass
-class Run:
-    seconds: float
-    cpu: float
-    peak_rss_mb: float
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-# Runs the CLI and, as it exits, writes its peak RSS: VmHWM belongs to the process image after exec, unlike
-# ru_maxrss, which also counts the pages a forked child shared with this (large) benchmark process.
-_MEASURED = """
-import atexit, os, runpy, sys
-def peak():
-    with open("/proc/self/status") as status, open(os.environ["PEAK_RSS_FILE"], "w") as out:
-        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
-atexit.register(peak)
-sys.argv = ["reconcile", *sys.argv[1:]]
-runpy.run_module("reconcile", run_name="__main__")
-"""
-
-
-def reconcile(*args: str, env: dict[str, str]) -> Run:
-    """The CLI in a process of its own: wall time, CPU time (wait4) and peak RSS (its own VmHWM)."""
-    with tempfile.TemporaryDirectory() as scratch:
-        out, err, peak = (Path(scratch) / name for name in ("out", "err", "peak"))
-        with out.open("w") as stdout, err.open("w") as stderr:
-            started = time.monotonic()
-            process = subprocess.Popen(
-                [sys.executable, "-c", _MEASURED, *args],
-                env={**env, "PEAK_RSS_FILE": str(peak)},
-                stdout=stdout,
-                stderr=stderr,
-            )
-            _, status, usage = os.wait4(process.pid, 0)
-            seconds = time.monotonic() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        return Run(
-            seconds,
-            usage.ru_utime + usage.ru_stime,
-            int(peak.read_text()) / 1024,
-            process.returncode,
-            out.read_text(),
-            err.read_text(),
-        )
+def reconcile(*args: str, env: dict[str, str]) -> Measured:
+    return run_reconcile(*args, env=env)
 
 
 def pages_of(customers: int, lists: int) -> int:
@@ -257,7 +214,7 @@ def apply_ceiling(customers: int, max_rps: float) -> list[Figure]:
     ]
 
 
-def comparisons(customers: int, accounts: int, max_rps: float, ours: float) -> list[Figure]:
+def comparisons(customers: int, accounts: int, max_rps: float) -> list[Figure]:
     objects = customers * (1 + accounts)
     pairs = customers * accounts
     return [
@@ -267,8 +224,8 @@ def comparisons(customers: int, accounts: int, max_rps: float, ours: float) -> l
             "s",
             "",
             None,
-            f"{objects:,} GETs, derived; reconcile's converged plan read {pages_of(customers, accounts + 1):,} "
-            f"pages in {ours:.0f} s",
+            f"{objects:,} GETs, derived; reconcile's converged plan reads {pages_of(customers, accounts + 1):,} pages "
+            "(the plan pipeline row)",
         ),
         Figure(
             "curl flow (a token and a customer per pair, every run)",
@@ -307,12 +264,11 @@ def main() -> None:
         file = converged_file(Path(scratch) / "stripe.yaml", args.customers, args.accounts)
         figures += validate(file)
         figures += plan_pipeline(file, args.customers, args.accounts, args.max_rps)
-        ours = float(figures[-2].note.split(" s;")[0])
     figures += observe_rate(args.customers, args.max_rps)
     # Before plan_cpu: a process forked while this one holds its snapshots would count them in its peak RSS.
     figures += apply_ceiling(args.apply_customers, args.max_rps)
     figures += plan_cpu(args.customers, args.accounts)
-    figures += comparisons(args.customers, args.accounts, args.max_rps, ours)
+    figures += comparisons(args.customers, args.accounts, args.max_rps)
 
     title = f"{args.customers:,} customers x {args.accounts} accounts ({args.customers * args.accounts:,} pairs)"
     table = [

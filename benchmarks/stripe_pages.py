@@ -86,6 +86,13 @@ class PageServer:
         self.last: float | None = None
         self._lock = threading.Lock()
 
+    def served(self) -> None:
+        """Count a page answered, and when."""
+        with self._lock:
+            self.pages += 1
+            self.last = time.monotonic()
+            self.first = self.first or self.last
+
     @property
     def page_rate(self) -> float:
         """Pages answered per second, from the first answer to the last."""
@@ -153,10 +160,7 @@ def _handler(pages: PageServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
             if status == 200:
-                with pages._lock:
-                    pages.pages += 1
-                    pages.last = time.monotonic()
-                    pages.first = pages.first or pages.last
+                pages.served()
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import resource
 import shutil
-import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from benchmarks.measured import Measured, run_reconcile
 
 pytestmark = pytest.mark.reliability
 
@@ -73,49 +72,14 @@ EXPECTED: dict[str, list[str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-    peak_rss_mb: float
-
-
-# The child writes its own peak memory as it exits: VmHWM is the high-water mark of the process image after
-# exec. ru_maxrss (os.wait4) would also count the pages the child shared with this test process between fork
-# and exec: as large as pytest has grown, whatever the file.
-_MEASURED = """
-import atexit, os, runpy, sys
-def peak():
-    with open("/proc/self/status") as status, open(os.environ["PEAK_RSS_FILE"], "w") as out:
-        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
-atexit.register(peak)
-sys.argv = ["reconcile", *sys.argv[1:]]
-runpy.run_module("reconcile", run_name="__main__")
-"""
-
-
-def reconcile(*args: str, cwd: Path | None = None) -> Run:
+def reconcile(*args: str, cwd: Path | None = None) -> Measured:
     """Run the CLI in its own process under an address-space cap, and measure its peak memory."""
 
     def cap_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
 
-    with tempfile.TemporaryDirectory() as scratch:
-        peak = Path(scratch) / "peak"
-        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "400", "PEAK_RSS_FILE": str(peak)}
-        done = subprocess.run(
-            [sys.executable, "-c", _MEASURED, *args],
-            capture_output=True,
-            text=True,
-            cwd=cwd,
-            env=env,
-            preexec_fn=cap_memory,
-            check=False,
-        )
-        # No peak written: the process died before its exit handlers (a crash), which no file may cause.
-        peak_mb = int(peak.read_text()) / 1024 if peak.exists() else float("inf")
-        return Run(done.returncode, done.stdout, done.stderr, peak_mb)
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "400"}
+    return run_reconcile(*args, env=env, cwd=cwd, preexec_fn=cap_memory)
 
 
 # Files too large to keep in the repository: written by the test.
@@ -140,7 +104,7 @@ def test_a_hostile_file_is_refused_with_its_positioned_problems(name: str, tmp_p
         path = tmp_path / name
         path.write_text(GENERATED[name])
     run = reconcile("validate", str(path))
-    assert run.exit_code == 1, run.stderr
+    assert run.returncode == 1, run.stderr
     shown = str(path)
     assert run.stdout + run.stderr == "".join(f"{shown}:{line}\n" for line in EXPECTED[name]) + (
         f"error: {len(EXPECTED[name])} problem{'s' if len(EXPECTED[name]) > 1 else ''} found\n"
@@ -151,8 +115,8 @@ def test_a_hostile_file_is_refused_with_its_positioned_problems(name: str, tmp_p
 @pytest.mark.parametrize("name", ["billion_laughs_462.yaml", "billion_laughs_516.yaml", "mapping_bomb.yaml"])
 def test_an_alias_bomb_is_refused_in_under_100_mb(name: str) -> None:
     run = reconcile("validate", str(HOSTILE / name))
-    assert run.exit_code == 1
-    if sys.platform == "linux":  # ru_maxrss is in KiB on Linux
+    assert run.returncode == 1
+    if sys.platform == "linux":  # VmHWM comes from /proc
         assert run.peak_rss_mb < 100, f"peak RSS {run.peak_rss_mb:.0f} MB"
 
 
@@ -160,7 +124,7 @@ def test_plan_refuses_an_alias_bomb_before_any_request(tmp_path: Path) -> None:
     bomb = tmp_path / "stripe.yaml"
     shutil.copy(HOSTILE / "billion_laughs_516.yaml", bomb)
     run = reconcile("plan", str(bomb), "--sandbox", cwd=tmp_path)
-    assert run.exit_code == 1
+    assert run.returncode == 1
     assert ALIAS_BOMB in run.stdout + run.stderr
     assert not (tmp_path / ".reconcile").exists()  # not even the sandbox was started
 
@@ -172,7 +136,7 @@ def test_a_file_over_64_mib_is_refused_without_reading_it_whole(tmp_path: Path) 
         line = "# " + "x" * 1021 + "\n"  # 1 KiB per line
         file.write(line * (65 * 1024))
     run = reconcile("validate", str(huge))
-    assert run.exit_code == 1
+    assert run.returncode == 1
     assert run.stdout + run.stderr == (
         f"{huge}:65537:1014: the file is larger than the 64 MiB a desired-state file may be\nerror: 1 problem found\n"
     )
