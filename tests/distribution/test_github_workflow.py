@@ -52,6 +52,15 @@ def applied_base(repo: GitHub, text: str = ALICE_ONLY) -> None:
     assert all(job.succeeded for job in repo.run("push", sha=repo.merge(1)).values())
 
 
+def failed_check_comment(repo: GitHub, number: int) -> str:
+    """Run the plan job of pull request ``number``: its check fails at `reconcile plan`; the one comment posted."""
+    plan = repo.run("pull_request", pull_request=number)["plan"]
+    assert not plan.succeeded
+    assert plan.step("reconcile plan").code == 1
+    (comment,) = repo.comments(number)
+    return comment
+
+
 def test_a_clean_pull_request_posts_its_plan_once_and_passes(github: Callable[..., GitHub], sandbox: Any) -> None:
     repo = github()
     repo.commit(ALICE_ONLY, "alice")
@@ -84,11 +93,7 @@ def test_a_conflict_fails_the_check_after_the_plan_is_posted(
     )
     repo.open_pull_request(2, MARKETPLACE)
 
-    plan = repo.run("pull_request", pull_request=2)["plan"]
-
-    assert not plan.succeeded
-    assert plan.step("reconcile plan").code == 1
-    (comment,) = repo.comments(2)
+    comment = failed_check_comment(repo, 2)
     assert "### Conflicts" in comment
     assert "owned by 'someone-else'" in comment
 
@@ -103,11 +108,7 @@ def test_an_unsafe_plan_fails_the_check_after_the_plan_is_posted(github: Callabl
     applied_base(repo, many)
     repo.open_pull_request(2, many.replace("Shopper", "Renamed", 4))
 
-    plan = repo.run("pull_request", pull_request=2)["plan"]
-
-    assert not plan.succeeded
-    assert plan.step("reconcile plan").code == 1
-    (comment,) = repo.comments(2)
+    comment = failed_check_comment(repo, 2)
     assert "### Unsafe: apply needs --force" in comment
     assert "would update or unshare 4 of the 10 copies on 'bookshop' (40%" in comment
 
