@@ -12,9 +12,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _MEASURED_CLI = """
@@ -40,6 +41,21 @@ class Measured:
     seconds: float
     cpu: float  # user + system seconds
     peak_rss_mb: float  # infinite when there is no figure: a crash before the exit handlers, or not Linux
+    rss_samples: list[tuple[float, float]] = field(default_factory=list)  # (seconds in, MB), if asked for
+
+
+def _sample_rss(pid: int, every: float, samples: list[tuple[float, float]], started: float) -> None:
+    """VmRSS of ``pid`` every ``every`` seconds until it exits (or, not on Linux, nothing)."""
+    while True:
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                kb = next((line.split()[1] for line in status if line.startswith("VmRSS:")), None)
+        except OSError:
+            return
+        if kb is None:  # a zombie: it has exited
+            return
+        samples.append((time.monotonic() - started, int(kb) / 1024))
+        time.sleep(every)
 
 
 def run_reconcile(
@@ -47,8 +63,13 @@ def run_reconcile(
     env: Mapping[str, str],
     cwd: Path | None = None,
     preexec_fn: Callable[[], None] | None = None,
+    sample_every: float | None = None,
 ) -> Measured:
-    """``reconcile ARGS`` in a child process, reaped with os.wait4 for its CPU time."""
+    """``reconcile ARGS`` in a child process, reaped with os.wait4 for its CPU time.
+
+    ``sample_every``: also record its resident memory every so many seconds, to see whether it stays flat.
+    """
+    samples: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as scratch:
         out, err, peak = (Path(scratch) / name for name in ("out", "err", "peak"))
         with out.open("w") as stdout, err.open("w") as stderr:
@@ -61,6 +82,11 @@ def run_reconcile(
                 cwd=cwd,
                 preexec_fn=preexec_fn,
             )
+            if sample_every is not None:
+                sampler = threading.Thread(
+                    target=_sample_rss, args=(process.pid, sample_every, samples, started), daemon=True
+                )
+                sampler.start()
             _, status, usage = os.wait4(process.pid, 0)
             seconds = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait for it again
@@ -71,4 +97,5 @@ def run_reconcile(
             seconds=seconds,
             cpu=usage.ru_utime + usage.ru_stime,
             peak_rss_mb=int(peak.read_text()) / 1024 if peak.exists() else float("inf"),
+            rss_samples=samples,
         )

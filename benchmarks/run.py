@@ -3,6 +3,7 @@
     python benchmarks/run.py                      # 100,000 customers x 10 accounts (1M pairs), --max-rps 80
     python benchmarks/run.py --customers 10000    # a tenth, for a quick look
     python benchmarks/run.py --write-results      # also rewrite benchmarks/RESULTS.md with this machine's table
+    python benchmarks/run.py --only apply --apply-customers 25000   # apply alone, at 100,000 actions
 
 Stripe's rate limit is the floor of every run: observing C customers on A accounts is C/100 x (A + 1)
 list pages, so `plan` cannot take less than pages / max-rps. The figures say how close the tool comes:
@@ -52,6 +53,7 @@ from reconcile.planner import plan
 
 PAGE_SIZE = 100
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+PARTS = ("validate", "pipeline", "observe", "apply", "plan-cpu")
 
 
 @dataclass
@@ -195,13 +197,18 @@ def apply_ceiling(customers: int, max_rps: float) -> list[Figure]:
             file = Path(scratch) / "stripe.yaml"
             file.write_text(desired_state(customers, accounts), encoding="utf-8")
             env = {**os.environ, "STRIPE_API_KEY": "sk_test_sandbox", "STRIPE_API_BASE": url}
-            done = reconcile("apply", str(file), "--auto-approve", "--max-rps", str(max_rps), env=env)
+            done = run_reconcile(
+                "apply", str(file), "--auto-approve", "--max-rps", str(max_rps), env=env, sample_every=1.0
+            )
             assert done.returncode == 0, done.stderr
     finally:
         process.terminate()
         process.wait()
     requests = customers * (1 + 2 * accounts) + 1 + accounts  # writes, and the first plan's list pages
+    actions = customers * (1 + accounts)
     floor = requests / max_rps
+    # Resident memory a tenth into the run (the plan is made, applying has begun) and at nine tenths.
+    early, late = (rss_at(done.rss_samples, share * done.seconds) for share in (0.1, 0.9))
     return [
         Figure(
             "apply at the ceiling, 150 ms an answer",
@@ -209,9 +216,24 @@ def apply_ceiling(customers: int, max_rps: float) -> list[Figure]:
             "x --max-rps",
             ">= 0.95",
             done.peak_rss_mb,
-            f"{customers:,} customers x {accounts} accounts: {requests:,} requests in {done.seconds:.1f} s",
-        )
+            f"{customers:,} customers x {accounts} accounts, {actions:,} actions: {requests:,} requests in "
+            f"{done.seconds:.1f} s",
+        ),
+        Figure(
+            "apply's memory while it runs",
+            late - early,
+            "MB",
+            "flat",
+            done.peak_rss_mb,
+            f"resident {early:,.0f} MB a tenth into the run, {late:,.0f} MB at nine tenths "
+            f"({1024 * (late - early) / max(1, 0.8 * actions):.2f} kB per action done between)",
+        ),
     ]
+
+
+def rss_at(samples: list[tuple[float, float]], seconds: float) -> float:
+    """The resident memory sampled closest to ``seconds`` into a run."""
+    return min(samples, key=lambda sample: abs(sample[0] - seconds))[1]
 
 
 def comparisons(customers: int, accounts: int, max_rps: float) -> list[Figure]:
@@ -256,18 +278,28 @@ def main() -> None:
     parser.add_argument("--max-rps", type=float, default=80.0, help="Stripe's live-mode rate")
     parser.add_argument("--apply-customers", type=int, default=300, help="apply's figure: customers x 3 accounts")
     parser.add_argument("--write-results", action="store_true", help=f"rewrite {RESULTS.name}")
+    parser.add_argument(
+        "--only", action="append", choices=PARTS, metavar="PART", help=f"run only these ({', '.join(PARTS)})"
+    )
     args = parser.parse_args()
+    parts = set(args.only or PARTS)
 
     started = time.monotonic()
     figures: list[Figure] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        file = converged_file(Path(scratch) / "stripe.yaml", args.customers, args.accounts)
-        figures += validate(file)
-        figures += plan_pipeline(file, args.customers, args.accounts, args.max_rps)
-    figures += observe_rate(args.customers, args.max_rps)
+    if parts & {"validate", "pipeline"}:
+        with tempfile.TemporaryDirectory() as scratch:
+            file = converged_file(Path(scratch) / "stripe.yaml", args.customers, args.accounts)
+            if "validate" in parts:
+                figures += validate(file)
+            if "pipeline" in parts:
+                figures += plan_pipeline(file, args.customers, args.accounts, args.max_rps)
+    if "observe" in parts:
+        figures += observe_rate(args.customers, args.max_rps)
     # Before plan_cpu: a process forked while this one holds its snapshots would count them in its peak RSS.
-    figures += apply_ceiling(args.apply_customers, args.max_rps)
-    figures += plan_cpu(args.customers, args.accounts)
+    if "apply" in parts:
+        figures += apply_ceiling(args.apply_customers, args.max_rps)
+    if "plan-cpu" in parts:
+        figures += plan_cpu(args.customers, args.accounts)
     figures += comparisons(args.customers, args.accounts, args.max_rps)
 
     title = f"{args.customers:,} customers x {args.accounts} accounts ({args.customers * args.accounts:,} pairs)"
