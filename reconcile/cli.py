@@ -29,7 +29,9 @@ from reconcile.connection import Target, key_mode, open_gateway, sandbox_db
 from reconcile.errors import ConfigError, ExitCode, ReconcileError
 from reconcile.importer import DEFAULT_OWNER, check_owner, import_platform, parse_account
 from reconcile.inventory import take_inventory
-from reconcile.model import AdoptBy, DesiredState, Mode
+from reconcile.loading import Loading
+from reconcile.loading import start as start_loading
+from reconcile.model import AdoptBy, Mode
 from reconcile.plan import Plan
 from reconcile.progress import DEFAULT_INTERVAL, ApplyProgress
 from reconcile.render import DEFAULT_MAX_CHARS, MIN_MAX_CHARS, Format, render
@@ -262,15 +264,16 @@ def plan_command(
     """Show what apply would change; writes nothing to Stripe."""
     with _errors(debug):
         _writable(out, "--out")
-        desired = config.load(file)
-        shape = session.PlanOptions.covering(scope(desired, account, shard, prune=prune), adopt_by=adopt_by)
-        target = Target.of(desired)
-        rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
-        embedded = sandbox_db(file.parent) if sandbox else None
-        with open_gateway(
-            target, api_base=api_base, api_key_env=api_key_env, sandbox=embedded, max_rps=rate
-        ) as gateway:
-            plan = session.plan(desired, gateway, shape, concurrency=concurrency or concurrency_for(rate))
+        loading = start_loading(file)
+        with loading.problems_first():
+            shape = session.PlanOptions.covering(scope(loading.header, account, shard, prune=prune), adopt_by=adopt_by)
+            target = Target.of(loading.header)
+            rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
+            embedded = sandbox_db(file.parent) if sandbox else None
+            with open_gateway(
+                target, api_base=api_base, api_key_env=api_key_env, sandbox=embedded, max_rps=rate
+            ) as gateway:
+                plan = session.plan_file(loading, gateway, shape, concurrency=concurrency or concurrency_for(rate))
         masked = redact if redact is not None else fmt == "markdown"
         typer.echo(render(plan, fmt, redact=masked, color=_color(sys.stdout), max_chars=max_chars), nl=False)
         if out is not None:
@@ -320,23 +323,27 @@ def apply_command(
     with _errors(debug):
         _writable(report, "--report")
         saved: Plan | None = None
-        desired: DesiredState | None = None
+        loading: Loading | None = None
         if file.suffix.lower() == ".json":
             _refuse_shaping({"--account": account, "--shard": shard, "--prune": prune, "--adopt-by": adopt_by})
             saved = read_plan(file)
             target = target_of(file, saved)
         else:
-            desired = config.load(file)
-            target = Target.of(desired)
+            loading = start_loading(file)
+            target = Target.of(loading.header)
         rate = max_rps if max_rps is not None else DEFAULT_MAX_RPS[target.mode]
         workers = concurrency or concurrency_for(rate)
         embedded = sandbox_db(file.parent) if sandbox else None
-        with open_gateway(
-            target, api_base=api_base, api_key_env=api_key_env, sandbox=embedded, max_rps=rate
-        ) as gateway:
-            if desired is not None:
-                shape = session.PlanOptions.covering(scope(desired, account, shard, prune=prune), adopt_by=adopt_by)
-                plan = session.plan(desired, gateway, shape, concurrency=workers)
+        # A large file is still loading while the gateway opens and its lists are read: its problems come first.
+        problems_first = loading.problems_first() if loading is not None else contextlib.nullcontext()
+        with (
+            problems_first,
+            open_gateway(target, api_base=api_base, api_key_env=api_key_env, sandbox=embedded, max_rps=rate) as gateway,
+        ):
+            if loading is not None:
+                covered = scope(loading.header, account, shard, prune=prune)
+                shape = session.PlanOptions.covering(covered, adopt_by=adopt_by)
+                plan = session.plan_file(loading, gateway, shape, concurrency=workers)
             else:
                 assert saved is not None
                 _refuse_stale(file, session.recheck(saved, gateway, concurrency=workers))

@@ -10,17 +10,42 @@ it. Frozen objects are still freed by reference counting as soon as they are dro
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 
+class _Pauses:
+    """Pauses that may overlap (a file loads in one thread while lists are read in another): the
+    collector runs again when the last one ends, if it ran before the first began."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.open = 0
+        self.was_enabled = False
+
+    def begin(self) -> None:
+        with self.lock:
+            if self.open == 0:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+            self.open += 1
+
+    def end(self) -> None:
+        with self.lock:
+            self.open -= 1
+            gc.freeze()
+            if self.open == 0 and self.was_enabled:
+                gc.enable()
+
+
+_PAUSES = _Pauses()
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
+    _PAUSES.begin()
     try:
         yield
     finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
+        _PAUSES.end()

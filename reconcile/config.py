@@ -130,6 +130,11 @@ class _RawFile(TypedDict, total=False):
 
 def load(path: str | Path) -> DesiredState:
     """Read, check and resolve a desired-state file; raise ConfigError listing every problem."""
+    return parse(read_text(path), str(path))
+
+
+def read_text(path: str | Path) -> str:
+    """The text of a desired-state file, within the size limit; raise a positioned ConfigError if not."""
     shown = str(path)
     limit = DEFAULT_LIMITS.max_bytes
     try:
@@ -148,7 +153,7 @@ def load(path: str | Path) -> DesiredState:
         line, column = _byte_position(data, error.start)
         message = f"the file is not UTF-8 text ({error.reason} at byte {error.start})"
         raise ConfigError([Problem(shown, line, column, "", message)]) from None
-    return parse(text, shown)
+    return text
 
 
 def _byte_position(data: bytes, offset: int) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from reconcile.errors import ReconcileError
 from reconcile.gateway import Gateway
-from reconcile.model import DesiredState, Mode
+from reconcile.model import DesiredState, Header, Mode
 from reconcile.sandbox.server import running_sandbox
 
 SANDBOX_DIR = ".reconcile"
@@ -27,8 +27,8 @@ class Target:
     accounts: tuple[str, ...]
 
     @classmethod
-    def of(cls, desired: DesiredState) -> Target:
-        return cls(path=desired.path, mode=desired.mode, accounts=tuple(desired.accounts.values()))
+    def of(cls, declared: Header | DesiredState) -> Target:
+        return cls(path=declared.path, mode=declared.mode, accounts=tuple(declared.accounts.values()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -400,6 +400,25 @@ class CustomerSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Header:
+    """What observing needs of a desired-state file: whose customers, in which mode, on which accounts."""
+
+    owner: str
+    mode: Mode
+    accounts: Mapping[str, str]  # alias -> acct_ id, in the file's order
+    path: str = ""
+
+    def same_as(self, other: Header) -> bool:
+        """Equal, the accounts' order included (it orders shares and output)."""
+        return (self.owner, self.mode, list(self.accounts.items()), self.path) == (
+            other.owner,
+            other.mode,
+            list(other.accounts.items()),
+            other.path,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DesiredState:
     owner: str
     mode: Mode
@@ -408,6 +427,10 @@ class DesiredState:
     customers: tuple[CustomerSpec, ...]
     path: str = ""
     safety: Safety = field(default_factory=Safety)
+
+    @property
+    def header(self) -> Header:
+        return Header(owner=self.owner, mode=self.mode, accounts=self.accounts, path=self.path)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -71,9 +71,33 @@ def snapshot(
     cards: bool = False,
 ) -> ObservedState:
     """Observe the platform (customers of ``owner``, or ``adopted``) and the accounts (alias -> id)."""
-    adopted = set(adopted)
+    lists = read_lists(gateway, accounts, concurrency=concurrency, policy=policy, cards=cards)
+    return observed_state(lists, owner=owner, accounts=accounts, adopted=adopted)
+
+
+Lists = dict[str | None, tuple[Customer, ...]]  # account id (None: the platform) -> its customers
+
+
+def read_lists(
+    gateway: Gateway,
+    accounts: Mapping[str, str],
+    *,
+    concurrency: int = 8,
+    policy: RetryPolicy | None = None,
+    cards: bool = False,
+    stopped: threading.Event | None = None,
+) -> Lists:
+    """The platform's customers and those of each account (alias -> id), all of them.
+
+    ``stopped``: when set, every reader stops at its next page, and what was read so far is returned.
+    """
     names = {None: PLATFORM} | {account: f"account '{alias}' ({account})" for alias, account in accounts.items()}
-    lists = read_customers(gateway, names, concurrency=concurrency, policy=policy, cards=cards)
+    return read_customers(gateway, names, concurrency=concurrency, policy=policy, cards=cards, stopped=stopped)
+
+
+def observed_state(lists: Lists, *, owner: str, accounts: Mapping[str, str], adopted: Iterable[str]) -> ObservedState:
+    """The snapshot in ``lists``: the platform's customers that are ``owner``'s or ``adopted``, and the accounts'."""
+    adopted = set(adopted)
     relevant = tuple(c for c in lists[None] if c.owner == owner or c.id in adopted)
     return ObservedState(platform=relevant, accounts={account: lists[account] for account in accounts.values()})
 
@@ -85,9 +109,10 @@ def read_customers(
     concurrency: int,
     policy: RetryPolicy | None = None,
     cards: bool = False,
-) -> dict[str | None, tuple[Customer, ...]]:
+    stopped: threading.Event | None = None,
+) -> Lists:
     """Every customer of each list in ``names`` (account id, None for the platform's -> how errors name it)."""
-    reading = _Reading(gateway, policy or RetryPolicy(), concurrency=max(1, concurrency), cards=cards)
+    reading = _Reading(gateway, policy or RetryPolicy(), concurrency=max(1, concurrency), cards=cards, stopped=stopped)
     with collector_paused():
         return reading.run(names)
 
@@ -126,7 +151,15 @@ class _Reading:
     in flight, at the answer times seen so far, and --concurrency allows.
     """
 
-    def __init__(self, gateway: Gateway, policy: RetryPolicy, *, concurrency: int, cards: bool) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        policy: RetryPolicy,
+        *,
+        concurrency: int,
+        cards: bool,
+        stopped: threading.Event | None = None,
+    ) -> None:
         self.gateway = gateway
         self.policy = policy
         self.concurrency = concurrency
@@ -138,6 +171,7 @@ class _Reading:
         self.readers: list[Future[None]] = []
         self.alive = 0  # readers that have not returned
         self.stopped = threading.Event()  # a list failed (or Ctrl-C): every reader stops at its next page
+        self.cancelled = stopped or threading.Event()  # the caller's: the same, without an error
         self.pool = ThreadPoolExecutor(max_workers=concurrency)
 
     def run(self, names: Mapping[str | None, str]) -> dict[str | None, tuple[Customer, ...]]:
@@ -189,7 +223,7 @@ class _Reading:
 
     def _reader(self) -> None:
         try:
-            while not self.stopped.is_set():
+            while not (self.stopped.is_set() or self.cancelled.is_set()):
                 part = self._next()
                 if part is None:
                     return

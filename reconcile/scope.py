@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconcile.errors import ReconcileError
-from reconcile.model import DesiredState
+from reconcile.model import DesiredState, Header
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,15 +65,17 @@ class Scope:
         )
 
 
-def scope(desired: DesiredState, chosen: list[str] | None, shard: str | None, *, prune: bool = False) -> Scope:
+def scope(
+    declared: Header | DesiredState, chosen: list[str] | None, shard: str | None, *, prune: bool = False
+) -> Scope:
     """The accounts a run covers: --account narrows, then --shard keeps its stable share."""
-    aliases = _chosen(desired, chosen)
+    aliases = _chosen(declared, chosen)
     if shard is not None:
         index, count = parse_shard(shard)
-        aliases = [alias for alias in aliases if shard_of(desired.accounts[alias], count) == index]
+        aliases = [alias for alias in aliases if shard_of(declared.accounts[alias], count) == index]
         shard = f"{index}/{count}"
     named = tuple(dict.fromkeys(chosen or ()))
-    return Scope(accounts=tuple(aliases), declared=len(desired.accounts), named=named, shard=shard, prune=prune)
+    return Scope(accounts=tuple(aliases), declared=len(declared.accounts), named=named, shard=shard, prune=prune)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -89,11 +91,11 @@ def shard_of(account_id: str, count: int) -> int:
     return int.from_bytes(hashlib.sha256(account_id.encode()).digest()[:8], "big") % count + 1
 
 
-def _chosen(desired: DesiredState, chosen: list[str] | None) -> list[str]:
+def _chosen(declared: Header | DesiredState, chosen: list[str] | None) -> list[str]:
     if not chosen:
-        return list(desired.accounts)
-    unknown = [a for a in chosen if a not in desired.accounts]
+        return list(declared.accounts)
+    unknown = [a for a in chosen if a not in declared.accounts]
     if unknown:
-        declared = ", ".join(desired.accounts)
-        raise ReconcileError(f"--account: unknown account alias '{unknown[0]}' (declared: {declared})")
+        aliases = ", ".join(declared.accounts)
+        raise ReconcileError(f"--account: unknown account alias '{unknown[0]}' (declared: {aliases})")
     return list(dict.fromkeys(chosen))

@@ -15,8 +15,9 @@ from reconcile.collector import collector_paused
 from reconcile.errors import ReconcileError
 from reconcile.executor import Applier
 from reconcile.gateway import ApplyCalls, Gateway
+from reconcile.loading import Loading
 from reconcile.model import AdoptBy, DesiredState, ObservedState
-from reconcile.observe import observe, snapshot
+from reconcile.observe import observe, observed_state, read_lists, snapshot
 from reconcile.plan import Plan
 from reconcile.preconditions import stale_actions
 from reconcile.report import ActionResult, ApplyReport
@@ -53,8 +54,29 @@ def plan(
     desired: DesiredState, gateway: Gateway, options: PlanOptions | None = None, *, concurrency: int = READERS
 ) -> Plan:
     """Observe what the plan depends on (``concurrency`` pages in flight at most), then diff the desired state."""
+    return plan_file(Loading.loaded(desired), gateway, options, concurrency=concurrency)
+
+
+def plan_file(
+    loading: Loading, gateway: Gateway, options: PlanOptions | None = None, *, concurrency: int = READERS
+) -> Plan:
+    """``plan`` for a file that may still be loading: its lists are read meanwhile, from its header alone.
+
+    The platform's list is kept whole until the file is loaded, since the customers it adopts by id are
+    known only then; a bad file stops the reads at their next page and raises its problems.
+    """
     options = options or PlanOptions()
-    return plan_observed(desired, observe_for(desired, gateway, options, concurrency=concurrency), options)
+    header = loading.header
+    aliases = sorted(options.accounts if options.accounts is not None else header.accounts)
+    accounts = {alias: header.accounts[alias] for alias in aliases}
+    # Card fingerprints are compared only to adopt; reading them doubles what every page weighs.
+    cards = options.adopt_by is not None
+    with loading.problems_first():
+        lists = read_lists(gateway, accounts, concurrency=concurrency, cards=cards, stopped=loading.failed)
+    desired = loading.result()
+    adopted = {c.id for c in desired.customers if c.id}
+    observed = observed_state(lists, owner=header.owner, accounts=accounts, adopted=adopted)
+    return plan_observed(desired, observed, options)
 
 
 def observe_for(
