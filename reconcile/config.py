@@ -42,7 +42,7 @@ from reconcile.model import (
 )
 from reconcile.safety import Safety
 from reconcile.yaml_limits import DEFAULT_LIMITS, MIB
-from reconcile.yaml_source import Document, JsonPath, parse_document
+from reconcile.yaml_source import Document, JsonPath, Unexplained, parse_document
 
 SUPPORTED_VERSIONS = (1,)
 EVERY_ACCOUNT = "*"
@@ -164,6 +164,11 @@ def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
 def parse(text: str, path: str = "<string>") -> DesiredState:
     """Check and resolve desired-state YAML text; ``path`` names the file in messages."""
     with collector_paused():
+        # Most files are valid: read first without positions (a third faster, and a third of the memory
+        # for a large file), and again with them only to say where each problem is.
+        lean = _without_positions(text, path)
+        if lean is not None and _valid(lean):
+            return _resolve(lean)
         document = parse_document(text, path)
         # A value YAML could not read (``!!int x``) is null to the schema, which would only repeat it.
         unreadable = {(problem.line, problem.column) for problem in document.problems}
@@ -172,6 +177,21 @@ def parse(text: str, path: str = "<string>") -> DesiredState:
         if problems:
             raise ConfigError(problems)
         return _resolve(document)
+
+
+def _without_positions(text: str, path: str) -> Document | None:
+    """The document without positions, or None if a problem in it needs them to be told."""
+    try:
+        return parse_document(text, path, marks=False)
+    except Unexplained:
+        return None
+
+
+def _valid(document: Document) -> bool:
+    """Whether a document has no problem at all, without saying what any would be."""
+    if document.problems or document.data is None or _version_problem(document) is not None:
+        return False
+    return compiled_schema_accepts(document.data) and not _semantic_problems(document)
 
 
 def check(document: Document) -> list[Problem]:
@@ -612,7 +632,6 @@ def _customer(
         strategy=Strategy(raw["strategy"]) if "strategy" in raw else default,
         ignore_changes=frozenset(raw.get("ignore_changes", ())),
         shares=_shares(raw.get("accounts", []), plain),
-        line=document.key_position(("customers", key)).line,
     )
 
 

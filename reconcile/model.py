@@ -396,7 +396,6 @@ class CustomerSpec:
     strategy: Strategy = Strategy.TOKEN
     ignore_changes: frozenset[str] = frozenset()  # "phone", "metadata", "metadata.loyalty", ...
     shares: tuple[ShareSpec, ...] = ()
-    line: int = 0  # where the declaration starts in the file, for messages
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

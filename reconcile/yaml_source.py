@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import yaml
 
 from reconcile.errors import ConfigError, Problem
-from reconcile.yaml_builder import Fault, JsonPath, Mark, Refused, ValueMarks, build
+from reconcile.yaml_builder import Fault, JsonPath, Mark, Refused, Unexplained, ValueMarks, build
 from reconcile.yaml_limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["Document", "JsonPath", "Position", "format_path", "parse_document"]
+__all__ = ["Document", "JsonPath", "Position", "Unexplained", "format_path", "parse_document"]
 
 _SIMPLE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 # What YAML lets a stream contain (its c-printable set); libyaml stops at the first other character
@@ -99,8 +99,12 @@ def format_path(where: JsonPath) -> str:
     return text
 
 
-def parse_document(text: str, path: str, limits: Limits = DEFAULT_LIMITS) -> Document:
-    """Parse YAML text into a Document; raise ConfigError on a syntax error or a broken limit."""
+def parse_document(text: str, path: str, limits: Limits = DEFAULT_LIMITS, *, marks: bool = True) -> Document:
+    """Parse YAML text into a Document; raise ConfigError on a syntax error or a broken limit.
+
+    ``marks=False``: a Document without positions, for a file expected to be valid (see ``build``); it
+    raises Unexplained on a problem whose message needs them.
+    """
     if len(text) > limits.max_bytes:
         # Characters, not bytes, but a file read from disk was refused by its size before this.
         line, column = position_of(text, limits.max_bytes)
@@ -108,7 +112,7 @@ def parse_document(text: str, path: str, limits: Limits = DEFAULT_LIMITS) -> Doc
         raise ConfigError([Problem(path, line, column, "", message)])
     problems, text = _control_characters(text, path)
     try:
-        built = build(text, limits)
+        built = build(text, limits, marks=marks)
     except Refused as refused:
         raise ConfigError([*problems, *(_problem(path, fault) for fault in refused.faults)]) from None
     except yaml.YAMLError as error:  # not marked: the reader's, which the blanking above should prevent

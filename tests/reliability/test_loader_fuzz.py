@@ -183,3 +183,26 @@ def test_the_compiled_schema_accepts_exactly_what_jsonschema_accepts(data: st.Da
 def _values_seen() -> list[object]:
     """Values of the reference file, to move around: most are valid somewhere, invalid elsewhere."""
     return [value for container, key in _slots(REFERENCE) for value in [container[key]]]  # type: ignore[index]
+
+
+@FUZZ
+@given(st.data())
+def test_reading_without_positions_accepts_exactly_what_reading_with_them_accepts(data: st.DataObject) -> None:
+    # config.parse trusts the yes of a document read without positions, and reads again only on a no.
+    text = EXAMPLE
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(text)))
+        cut = data.draw(st.integers(0, 8))
+        insert = data.draw(st.one_of(st.text(max_size=8), YAML_PIECES))
+        text = text[:at] + insert + text[at + cut :]
+    try:
+        document = parse_document(text, "stripe.yaml")
+    except ConfigError:
+        return  # refused while reading: the same refusal either way (its faults carry the parser's marks)
+    valid = not document.problems and not config.check(document)
+    lean = config._without_positions(text, "stripe.yaml")
+
+    assert (lean is not None and config._valid(lean)) == valid
+    if valid:
+        assert lean is not None
+        assert config._resolve(lean) == config._resolve(document)

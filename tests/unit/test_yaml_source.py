@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from reconcile.errors import ConfigError
-from reconcile.yaml_source import Document, Position, format_path, parse_document
+from reconcile.yaml_source import Document, Position, Unexplained, format_path, parse_document
 
 
 def parse(text: str) -> Document:
@@ -56,6 +56,20 @@ def test_empty_value_is_located_at_its_key() -> None:
     document = parse("customers:\n  alice:\n  bob: {}\n")
     assert document.data == {"customers": {"alice": None, "bob": {}}}
     assert document.position(("customers", "alice")) == Position(2, 3)
+
+
+def test_without_positions_the_data_is_the_same_and_every_position_is_the_start() -> None:
+    text = "customers:\n  alice:\n    email: a@example.com\n    accounts: [shop, {alias: cafe}]\n"
+
+    lean = parse_document(text, "stripe.yaml", marks=False)
+
+    assert lean.data == parse_document(text, "stripe.yaml").data
+    assert lean.position(("customers", "alice", "accounts", 1)) == Position(1, 1)
+
+
+def test_without_positions_a_duplicate_key_asks_for_them() -> None:
+    with pytest.raises(Unexplained):
+        parse_document("a: 1\na: 2\n", "stripe.yaml", marks=False)
 
 
 def test_duplicate_key_names_both_lines() -> None:
