@@ -125,6 +125,7 @@ def resolve_plain(text: str) -> str:
     return STR
 
 
+_SHARED_UP_TO = 24  # characters; longer texts (emails, names) rarely repeat
 _AWAITING_KEY = object()  # a mapping frame's pending key before the next key is read
 
 
@@ -192,6 +193,9 @@ class _Builder:
         self.expanded = 0  # values stood for by aliases and merges
         # Values dropped (repeated keys) stay referenced, so no live container reuses their ids.
         self.dropped: list[object] = []
+        # Short texts (keys, aliases, enums) repeat throughout a large file: one object for each, not one
+        # per occurrence, is less memory and, for whatever reads them all afterwards, fewer cache misses.
+        self.strings: dict[str, str] = {}
         self.root: object = None
         self.root_mark: Mark | None = None
         self.document_mark: Mark | None = None
@@ -230,6 +234,8 @@ class _Builder:
 
     def _scalar(self, event: Event) -> None:
         text: str = event.value
+        if len(text) <= _SHARED_UP_TO:
+            text = self.strings.setdefault(text, text)
         frame = self.stack[-1] if self.stack else None
         if frame is not None and frame.key is _AWAITING_KEY and type(frame.container) is dict:
             self._key(frame, event)
@@ -373,6 +379,8 @@ class _Builder:
     def _key(self, frame: _Frame, event: Event) -> None:
         """Read a mapping key: text, or a positioned fault for keys YAML reads as numbers, booleans or null."""
         text: str = event.value
+        if len(text) <= _SHARED_UP_TO:
+            text = self.strings.setdefault(text, text)
         tag = event.tag
         if tag is None and event.implicit[0]:
             tag = resolve_plain(text)
