@@ -606,7 +606,8 @@ def _resolve(document: Document) -> DesiredState:
     strategy = Strategy(raw.get("strategy", Strategy.TOKEN))
     # Frozen, so one ShareSpec per account serves every customer shared there without overrides.
     plain = {alias: ShareSpec(alias=alias, account_id=account_id) for alias, account_id in accounts.items()}
-    customers = tuple(_customer(document, key, spec, plain, strategy) for key, spec in raw.get("customers", {}).items())
+    shares = _Shares(plain)
+    customers = tuple(_customer(key, spec, shares, strategy) for key, spec in raw.get("customers", {}).items())
     return DesiredState(
         owner=raw["owner"],
         mode=Mode(raw["mode"]),
@@ -619,9 +620,7 @@ def _resolve(document: Document) -> DesiredState:
     )
 
 
-def _customer(
-    document: Document, key: str, raw: _RawCustomer, plain: Mapping[str, ShareSpec], default: Strategy
-) -> CustomerSpec:
+def _customer(key: str, raw: _RawCustomer, shares: _Shares, default: Strategy) -> CustomerSpec:
     """One declared customer with its shares resolved."""
     payment = raw.get("payment", {})
     return CustomerSpec(
@@ -631,7 +630,7 @@ def _customer(
         payment_source=payment.get("source"),
         strategy=Strategy(raw["strategy"]) if "strategy" in raw else default,
         ignore_changes=frozenset(raw.get("ignore_changes", ())),
-        shares=_shares(raw.get("accounts", []), plain),
+        shares=shares.of(raw.get("accounts", [])),
     )
 
 
@@ -687,16 +686,38 @@ def _shipping(raw: _RawShipping) -> Shipping:
     )
 
 
-def _shares(entries: Sequence[str | _RawShare], plain: Mapping[str, ShareSpec]) -> tuple[ShareSpec, ...]:
-    """``"*"`` and explicit entries as ShareSpecs, in the order the file declares its accounts."""
-    everywhere = EVERY_ACCOUNT in entries
-    # An explicit entry overrides "*" for its account, whatever their order in the list.
-    explicit: dict[str, ShareSpec] = {}
-    for entry in entries:
-        if isinstance(entry, str):
-            if entry != EVERY_ACCOUNT:
-                explicit[entry] = plain[entry]
-        else:
-            alias = entry["account"]
-            explicit[alias] = ShareSpec(alias=alias, account_id=plain[alias].account_id, overrides=_fields(entry))
-    return tuple(explicit.get(alias, share) for alias, share in plain.items() if everywhere or alias in explicit)
+class _Shares:
+    """Customers' ``accounts`` lists as ShareSpecs: ``"*"`` and explicit entries, in the order the file
+    declares its accounts.
+
+    Most customers of a large file list the same bare aliases (or ``"*"``): each such list is resolved
+    once, and the customers that give it share its tuple.
+    """
+
+    def __init__(self, plain: Mapping[str, ShareSpec]) -> None:
+        self.plain = plain
+        self.known: dict[tuple[str, ...], tuple[ShareSpec, ...]] = {}
+
+    def of(self, entries: Sequence[str | _RawShare]) -> tuple[ShareSpec, ...]:
+        if not all(type(entry) is str for entry in entries):
+            return self._resolved(entries)
+        names = cast(tuple[str, ...], tuple(entries))
+        found = self.known.get(names)
+        if found is None:
+            found = self.known[names] = self._resolved(entries)
+        return found
+
+    def _resolved(self, entries: Sequence[str | _RawShare]) -> tuple[ShareSpec, ...]:
+        everywhere = EVERY_ACCOUNT in entries
+        # An explicit entry overrides "*" for its account, whatever their order in the list.
+        explicit: dict[str, ShareSpec] = {}
+        for entry in entries:
+            if isinstance(entry, str):
+                if entry != EVERY_ACCOUNT:
+                    explicit[entry] = self.plain[entry]
+            else:
+                alias = entry["account"]
+                account_id = self.plain[alias].account_id
+                explicit[alias] = ShareSpec(alias=alias, account_id=account_id, overrides=_fields(entry))
+        plain = self.plain.items()
+        return tuple(explicit.get(alias, share) for alias, share in plain if everywhere or alias in explicit)
