@@ -205,7 +205,7 @@ def apply_ceiling(customers: int, max_rps: float) -> list[Figure]:
         process.terminate()
         process.wait()
     requests = customers * (1 + 2 * accounts) + 1 + accounts  # writes, and the first plan's list pages
-    actions = customers * (1 + accounts)
+    actions = customers * (2 + accounts)  # a create, its card, a share per account
     floor = requests / max_rps
     # Resident memory a tenth into the run (the plan is made, applying has begun) and at nine tenths.
     early, late = (rss_at(done.rss_samples, share * done.seconds) for share in (0.1, 0.9))

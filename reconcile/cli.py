@@ -7,7 +7,6 @@ exit code 1; ``--debug`` re-raises it with its traceback instead.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import os
@@ -617,7 +616,8 @@ def _confirm(plan: Plan, auto_approve: bool) -> None:
 
 def _write_report(path: Path | None, outcome: ApplyReport) -> None:
     if path is not None:
-        path.write_text(json.dumps(outcome.to_json(), indent=2) + "\n", encoding="utf-8")
+        with path.open("w", encoding="utf-8") as report:
+            report.writelines(outcome.json_text())
 
 
 def _both(

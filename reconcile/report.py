@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -74,3 +77,17 @@ class ApplyReport:
             **self.totals(),
             "actions": [r.to_json() for r in self.results],
         }
+
+    def json_text(self) -> Iterator[str]:
+        """``json.dumps(to_json(), indent=2)`` and a newline, an action at a time: a report of a hundred
+        thousand actions is not built whole beside the results it is made of."""
+        head = json.dumps({"format_version": REPORT_FORMAT_VERSION, **self.totals(), "actions": []}, indent=2)
+        opening = head.removesuffix("[]\n}")
+        if not self.results:
+            yield head + "\n"
+            return
+        yield opening + "["
+        for index, result in enumerate(self.results):
+            item = textwrap.indent(json.dumps(result.to_json(), indent=2), "    ")
+            yield ("," if index else "") + "\n" + item
+        yield "\n  ]\n}\n"
