@@ -376,13 +376,21 @@ class Fields:
         return value if isinstance(value, str) else None
 
 
+NO_FIELDS: Final = Fields()  # one for every share that overrides nothing (most of them)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShareSpec:
     """One connected account that should hold a copy of a customer, with its per-account overrides."""
 
     alias: str
     account_id: str
-    overrides: Fields = field(default_factory=Fields)
+    overrides: Fields = NO_FIELDS
+
+    @property
+    def overrides_nothing(self) -> bool:
+        # Identity first: comparing two Fields field by field, once per pair, is a tenth of a plan's time.
+        return self.overrides is NO_FIELDS or self.overrides == NO_FIELDS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -48,7 +48,6 @@ from reconcile.model import (
     DetailField,
     Details,
     FieldPath,
-    Fields,
     MetadataKey,
     ObservedState,
     ShareSpec,
@@ -169,7 +168,6 @@ def _add(index: dict[str, tuple[Customer, ...]], key: str, customer: Customer) -
 
 
 _NO_METADATA: Mapping[str, str] = frozen_map()
-_NO_OVERRIDES = Fields()
 
 
 # What an in-step copy holds: (email, name, phone, description, metadata) and the declared details.
@@ -367,7 +365,7 @@ class _Planner:
             self.claimed.update(c.id for c in self._ours(share, spec.key))
             if copy is None:
                 return  # sharing again would give the account a second copy of the same person
-        plain = cache if share.overrides == _NO_OVERRIDES else None
+        plain = cache if share.overrides_nothing else None
         wanted = self._wanted(spec, share, side, plain)
         count = sum(1 for path in wanted if isinstance(path, MetadataKey)) + len(OWNERSHIP_KEYS)
         if count > MAX_METADATA_KEYS:
@@ -501,9 +499,10 @@ class _Planner:
         platform, source = side.customer, side.source
         if platform is None or not isinstance(source, str) or _token_copy(copy, spec.strategy):
             return False  # made or attached by this plan, or moving onto a clone: every such copy changes
-        if any(not self._adoptable(c) for c in index.others_by_platform.get(platform.id, ())):
+        others = index.others_by_platform.get(platform.id)
+        if others and any(not self._adoptable(c) for c in others):
             return False  # another owner holds a copy of this platform customer: a conflict to report
-        if share.overrides != _NO_OVERRIDES:
+        if not share.overrides_nothing:
             expected = self._expected_copy(spec, share, side, source, None)
         else:
             if not cache.expected_known:
