@@ -232,8 +232,8 @@ def apply_ceiling(customers: int, max_rps: float) -> list[Figure]:
 
 
 def rss_at(samples: list[tuple[float, float]], seconds: float) -> float:
-    """The resident memory sampled closest to ``seconds`` into a run."""
-    return min(samples, key=lambda sample: abs(sample[0] - seconds))[1]
+    """The resident memory sampled closest to ``seconds`` into a run (0 if it ended before a sample)."""
+    return min(samples, key=lambda sample: abs(sample[0] - seconds), default=(0.0, 0.0))[1]
 
 
 def comparisons(customers: int, accounts: int, max_rps: float) -> list[Figure]:

@@ -15,6 +15,7 @@ FIGURES = {
     "observing at 200 ms a page",
     "CPU per page while observing",
     "apply at the ceiling, 150 ms an answer",
+    "apply's memory while it runs",
     "plan CPU, from nothing, in memory",
     "plan CPU, converged, in memory",
     "Terraform-style refresh (a GET per object)",
@@ -35,5 +36,6 @@ def test_the_benchmark_prints_a_table_and_a_json_line_per_figure() -> None:
     figures = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert {figure["name"] for figure in figures} == FIGURES
     assert len(table) == len(FIGURES) + 1  # and its header
-    assert all(figure["value"] > 0 for figure in figures)
+    # Memory growth may be nothing (or negative) over a run this short; every other figure is a positive amount.
+    assert all(figure["value"] > 0 for figure in figures if figure["name"] != "apply's memory while it runs")
     assert all(set(figure) == {"name", "value", "unit", "peak_rss_mb"} for figure in figures)
