@@ -7,7 +7,7 @@ gateway and options of its own: no pacing, no sleeping between retries, no promp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reconcile import planner
@@ -16,8 +16,8 @@ from reconcile.errors import ReconcileError
 from reconcile.executor import Applier
 from reconcile.gateway import ApplyCalls, Gateway
 from reconcile.loading import Loading
-from reconcile.model import AdoptBy, DesiredState, ObservedState
-from reconcile.observe import observe, observed_state, read_lists, snapshot
+from reconcile.model import AdoptBy, DesiredState, Header, ObservedState
+from reconcile.observe import Lists, observed_state, read_lists, snapshot
 from reconcile.plan import Plan
 from reconcile.preconditions import stale_actions
 from reconcile.report import ActionResult, ApplyReport
@@ -66,17 +66,11 @@ def plan_file(
     known only then; a bad file stops the reads at their next page and raises its problems.
     """
     options = options or PlanOptions()
-    header = loading.header
-    aliases = sorted(options.accounts if options.accounts is not None else header.accounts)
-    accounts = {alias: header.accounts[alias] for alias in aliases}
-    # Card fingerprints are compared only to adopt; reading them doubles what every page weighs.
-    cards = options.adopt_by is not None
+    accounts = _covered(loading.header, options)
     with loading.problems_first():
-        lists = read_lists(gateway, accounts, concurrency=concurrency, cards=cards, stopped=loading.failed)
+        lists = read_lists(gateway, accounts, concurrency=concurrency, cards=_cards(options), stopped=loading.failed)
     desired = loading.result()
-    adopted = {c.id for c in desired.customers if c.id}
-    observed = observed_state(lists, owner=header.owner, accounts=accounts, adopted=adopted)
-    return plan_observed(desired, observed, options)
+    return plan_observed(desired, _snapshot(desired, lists, accounts), options)
 
 
 def observe_for(
@@ -84,9 +78,27 @@ def observe_for(
 ) -> ObservedState:
     """The snapshot ``plan`` diffs against: the platform and the accounts ``options`` covers."""
     options = options or PlanOptions()
-    # Card fingerprints are compared only to adopt; reading them doubles what every page weighs.
-    cards = options.adopt_by is not None
-    return observe(gateway, desired, aliases=options.accounts, concurrency=concurrency, cards=cards)
+    accounts = _covered(desired.header, options)
+    lists = read_lists(gateway, accounts, concurrency=concurrency, cards=_cards(options))
+    return _snapshot(desired, lists, accounts)
+
+
+def _covered(header: Header, options: PlanOptions) -> dict[str, str]:
+    """The accounts (alias -> id) a run observes: those ``options`` names, else every one the file declares."""
+    aliases = sorted(options.accounts if options.accounts is not None else header.accounts)
+    return {alias: header.accounts[alias] for alias in aliases}
+
+
+def _cards(options: PlanOptions) -> bool:
+    """Whether pages expand each default source: card fingerprints are compared only to adopt, and reading
+    them doubles what every page weighs."""
+    return options.adopt_by is not None
+
+
+def _snapshot(desired: DesiredState, lists: Lists, accounts: Mapping[str, str]) -> ObservedState:
+    """What the plan depends on in ``lists``: the platform customers the file owns or adopts, and the accounts."""
+    adopted = {c.id for c in desired.customers if c.id}
+    return observed_state(lists, owner=desired.owner, accounts=accounts, adopted=adopted)
 
 
 def plan_observed(desired: DesiredState, observed: ObservedState, options: PlanOptions | None = None) -> Plan:
