@@ -113,16 +113,21 @@ def test_text_made_of_yaml_syntax_is_data_or_positioned_problems(text: str) -> N
     problems_of(text)
 
 
-@FUZZ
-@given(st.data())
-def test_a_mutated_example_is_data_or_positioned_problems(data: st.DataObject) -> None:
+def mutated_example(data: st.DataObject, most: int) -> str:
+    """The example file with 1 to ``most`` stretches of up to 8 characters replaced by text or YAML syntax."""
     text = EXAMPLE
-    for _ in range(data.draw(st.integers(1, 5))):
+    for _ in range(data.draw(st.integers(1, most))):
         at = data.draw(st.integers(0, len(text)))
         cut = data.draw(st.integers(0, 8))
         insert = data.draw(st.one_of(st.text(max_size=8), YAML_PIECES))
         text = text[:at] + insert + text[at + cut :]
-    problems_of(text)
+    return text
+
+
+@FUZZ
+@given(st.data())
+def test_a_mutated_example_is_data_or_positioned_problems(data: st.DataObject) -> None:
+    problems_of(mutated_example(data, most=5))
 
 
 # PyYAML's emitter writes NEL (U+0085) inside quotes, where every YAML 1.1 reader folds it to a space;
@@ -189,12 +194,7 @@ def _values_seen() -> list[object]:
 @given(st.data())
 def test_reading_without_positions_accepts_exactly_what_reading_with_them_accepts(data: st.DataObject) -> None:
     # config.parse trusts the yes of a document read without positions, and reads again only on a no.
-    text = EXAMPLE
-    for _ in range(data.draw(st.integers(1, 3))):
-        at = data.draw(st.integers(0, len(text)))
-        cut = data.draw(st.integers(0, 8))
-        insert = data.draw(st.one_of(st.text(max_size=8), YAML_PIECES))
-        text = text[:at] + insert + text[at + cut :]
+    text = mutated_example(data, most=3)
     try:
         document = parse_document(text, "stripe.yaml")
     except ConfigError:
