@@ -84,18 +84,24 @@ class Loading:
 
     def _parse(self, text: str) -> None:
         try:
-            desired = config.parse(text, self.header.path)
+            desired = config.parse_if_valid(text, self.header.path)
+            if desired is None:
+                # Bad: the reads stop now, not once the problems are located (which takes longer).
+                self.failed.set()
+                config.explain(text, self.header.path)  # raises them
+                raise _bug(self.header.path, "was found to have problems, and then none")
             if not desired.header.same_as(self.header):
-                raise ReconcileError(
-                    f"{self.header.path}: the owner, mode or accounts read ahead of the file differ from the "
-                    "loaded file's; this is a bug in reconcile, please report it (with --debug)"
-                )
+                raise _bug(self.header.path, "reads differently from the owner, mode and accounts read ahead of it")
             self._desired = desired
         except Exception as error:
             self._error = error
             self.failed.set()
         finally:
             self._finished.set()
+
+
+def _bug(path: str, what: str) -> ReconcileError:
+    return ReconcileError(f"{path} {what}: this is a bug in reconcile, please report it (with --debug)")
 
 
 def start(path: str | Path) -> Loading:
