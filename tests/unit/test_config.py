@@ -744,3 +744,23 @@ def test_repository_schema_is_the_packaged_schema() -> None:
     root = Path(__file__).resolve().parents[2]
     linked = json.loads((root / "schemas" / "reconcile.schema.json").read_text(encoding="utf-8"))
     assert linked == config.schema()
+
+
+def test_in_a_large_file_the_schema_problems_are_the_same_when_only_rejected_customers_are_explained(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    customers = [f"  c{n}:\n    email: c{n}@example.com\n    accounts: [shop]\n" for n in range(1_200)]
+    customers[7] = "  c7:\n    emial: c7@example.com\n"
+    customers[500] = "  c500:\n    name: [not, text]\n    accounts: shop\n"
+    customers[900] = "  -bad-key:\n    email: x@example.com\n"
+    text = "version: 1\nowner: acme\nmode: test\nshape: round\naccounts: {shop: acct_1ShopAAAAAAAAAAA}\n"
+    text += "customers:\n" + "".join(customers)
+
+    with pytest.raises(ConfigError) as narrowed:
+        config.parse(text, "stripe.yaml")
+    monkeypatch.setattr(config, "CUSTOMERS_TO_NARROW_SCHEMA_ERRORS", 10_000)
+    with pytest.raises(ConfigError) as whole:
+        config.parse(text, "stripe.yaml")
+
+    assert len(narrowed.value.problems) == 5
+    assert [str(p) for p in narrowed.value.problems] == [str(p) for p in whole.value.problems]
