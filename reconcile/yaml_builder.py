@@ -127,6 +127,7 @@ def resolve_plain(text: str) -> str:
 
 _SHARED_UP_TO = 24  # characters; longer texts (emails, names) rarely repeat
 _AWAITING_KEY = object()  # a mapping frame's pending key before the next key is read
+_MERGE_KEY = object()  # the pending key is ``<<``: its value is merged, not stored
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,6 @@ class _Unmarked:
 
 
 _SEEN = _Unmarked()
-_MERGE_KEY = object()  # the pending key is ``<<``: its value is merged, not stored
 
 
 @dataclass(slots=True)
@@ -238,7 +238,7 @@ class _Builder:
             text = self.strings.setdefault(text, text)
         frame = self.stack[-1] if self.stack else None
         if frame is not None and frame.key is _AWAITING_KEY and type(frame.container) is dict:
-            self._key(frame, event)
+            self._key(frame, event, text)
             return
         tag = event.tag
         if tag is None:
@@ -376,11 +376,9 @@ class _Builder:
                 key_mark = frame.key_mark if located_by_key and frame.key_mark is not None else mark
                 cast(dict[str, Mark], frame.marks)[name] = key_mark
 
-    def _key(self, frame: _Frame, event: Event) -> None:
-        """Read a mapping key: text, or a positioned fault for keys YAML reads as numbers, booleans or null."""
-        text: str = event.value
-        if len(text) <= _SHARED_UP_TO:
-            text = self.strings.setdefault(text, text)
+    def _key(self, frame: _Frame, event: Event, text: str) -> None:
+        """Read a mapping key (``text``, the event's, shared): a positioned fault for keys YAML reads as
+        numbers, booleans or null."""
         tag = event.tag
         if tag is None and event.implicit[0]:
             tag = resolve_plain(text)
