@@ -145,7 +145,7 @@ def import_platform(
     matches, foreign = _matches(inventory, candidates, owner)
     account_aliases = _account_aliases(inventory.accounts, aliases or {})
     drafts = _drafts(candidates, matches, owner, account_aliases)
-    # What observe() reads for the file: the platform customers it adopts or owns, every customer on the accounts.
+    # What plan observes for the file: the platform customers it adopts or owns, every customer on the accounts.
     observed = ObservedState(platform=tuple(candidates.values()), accounts=dict(inventory.customers))
     needs_adoption = any(not m.ours for m in matches)
     modes: tuple[AdoptBy | None, ...] = (AdoptBy.FINGERPRINT, AdoptBy.EMAIL) if needs_adoption else (None,)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from reconcile.collector import collector_paused
 from reconcile.errors import ReconcileError, StripeApiError
 from reconcile.gateway import PAGE_SIZE, ApiFailure, Gateway
-from reconcile.model import Customer, DesiredState, ObservedState
+from reconcile.model import Customer, ObservedState
 from reconcile.paging import pages
 from reconcile.retry import RetryPolicy
 
@@ -33,31 +33,6 @@ PLATFORM = "the platform account"
 # A range is split only if about this many customers seem left in it: a split may cost a page more.
 WORTH_A_READER = 4 * PAGE_SIZE
 OPEN_CUT = 8
-
-
-def observe(
-    gateway: Gateway,
-    desired: DesiredState,
-    *,
-    aliases: Iterable[str] | None = None,
-    concurrency: int = 8,
-    policy: RetryPolicy | None = None,
-    cards: bool = False,
-) -> ObservedState:
-    """Read the platform customers that are ours or adopted, and every customer on each account.
-
-    ``cards``: expand each default source, to compare card fingerprints (--adopt-by needs them).
-    """
-    scope = sorted(aliases if aliases is not None else desired.accounts)
-    return snapshot(
-        gateway,
-        owner=desired.owner,
-        accounts={alias: desired.accounts[alias] for alias in scope},
-        adopted={c.id for c in desired.customers if c.id},
-        concurrency=concurrency,
-        policy=policy,
-        cards=cards,
-    )
 
 
 def snapshot(

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 import stripe
 
-from reconcile import config
+from reconcile import config, session
 from reconcile.executor import Applier
 from reconcile.gateway import Gateway
-from reconcile.observe import observe
 from reconcile.planner import plan
 from reconcile.report import ApplyReport
 from reconcile.retry import RetryPolicy
@@ -90,7 +89,7 @@ def test_concurrent_applies_of_the_same_plan_converge_on_one_copy_per_pair(
     desired = config.load(marketplace)
     gateways = [Gateway(api_key, api_base=sandbox.url) for _ in range(3)]
     # Every run plans before any applies, so all of them intend to create everything.
-    plans = [plan(desired, observe(gateway, desired)) for gateway in gateways]
+    plans = [plan(desired, session.observe_for(desired, gateway)) for gateway in gateways]
     assert len({p.digest for p in plans}) == 1
     reports: list[ApplyReport] = []
 

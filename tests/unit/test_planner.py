@@ -133,7 +133,7 @@ def test_created_customer_sets_only_declared_fields() -> None:
 
 
 def test_platform_customer_of_another_owner_is_not_ours_to_reuse() -> None:
-    # observe() only returns platform customers that are ours or adopted; one carrying another owner is ignored.
+    # Observing keeps only platform customers that are ours or adopted; one carrying another owner is ignored.
     theirs = platform("cus_PlatformTheirs0", "alice", owner="someone-else")
     result = plan(desired(spec("alice")), observed(theirs))
     assert summary(result)[:1] == ["create_customer:alice"]
