@@ -42,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from apply_throughput import connect, desired_state, start_sandbox
-from measured import Measured, run_reconcile
+from measured import run_reconcile
 from plan_scale import converged, desired
 from stripe_pages import OWNER, PageServer, account_ids, converged_file
 
@@ -76,10 +76,6 @@ class Figure:
         )
 
 
-def reconcile(*args: str, env: dict[str, str]) -> Measured:
-    return run_reconcile(*args, env=env)
-
-
 def pages_of(customers: int, lists: int) -> int:
     return -(-customers // PAGE_SIZE) * lists
 
@@ -89,7 +85,9 @@ def plan_pipeline(file: Path, customers: int, accounts: int, max_rps: float) -> 
     with server.running() as url, tempfile.TemporaryDirectory() as scratch:
         env = {**os.environ, "STRIPE_API_KEY": "sk_test_bench", "STRIPE_API_BASE": url}
         out = Path(scratch) / "plan.json"
-        done = reconcile("plan", str(file), "--format", "json", "--out", str(out), "--max-rps", str(max_rps), env=env)
+        done = run_reconcile(
+            "plan", str(file), "--format", "json", "--out", str(out), "--max-rps", str(max_rps), env=env
+        )
         assert done.returncode == 0, done.stderr
         assert not json.loads(out.read_text())["actions"], "the served platform is converged with the file"
     floor = pages_of(customers, accounts + 1) / max_rps
@@ -183,7 +181,7 @@ def plan_cpu(customers: int, accounts: int) -> list[Figure]:
 
 
 def validate(file: Path) -> list[Figure]:
-    done = reconcile("validate", str(file), env=dict(os.environ))
+    done = run_reconcile("validate", str(file), env=dict(os.environ))
     assert done.returncode == 0, done.stderr
     return [Figure("validate", done.seconds, "s", "< 5", done.peak_rss_mb, f"{file.stat().st_size / 2**20:.0f} MB")]
 
